@@ -1,0 +1,1 @@
+"""SVI sources, manifests, validation, surveys and Q-scores."""

@@ -1,0 +1,1 @@
+"""Describers (OpenAI-compatible, transformers, built-in scene), prompts and the response cache."""

@@ -1,0 +1,1 @@
+"""Batch scoring of a city and per-group safety maps."""

@@ -1,0 +1,1 @@
+"""The safety net, general training, pseudo-label fine-tuning, evaluation."""

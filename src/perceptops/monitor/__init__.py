@@ -1,0 +1,1 @@
+"""Evidently drift reports for new cities."""

@@ -1,0 +1,1 @@
+"""MLflow tracking, lineage tags, promotion gates, audit, rollback."""

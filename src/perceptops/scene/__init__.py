@@ -1,0 +1,1 @@
+"""Scene parsers: image -> Cityscapes class fractions, photometric stats, urban indices."""
