@@ -35,3 +35,31 @@ def shared() -> Path:
     if not d.is_dir():
         pytest.skip(f"shared data folder {d} is absent (set PERCEPTOPS_SHARED)")
     return d
+
+
+@pytest.fixture(scope="session")
+def pipeline_project(tmp_path_factory) -> Path:
+    """A throwaway project copy on which the whole pipeline ran once (`dvc repro`), shared by the
+    integration tests of every concern: run it once per test session, read its outputs many times."""
+    from support import dvc, make_project
+
+    root = make_project(tmp_path_factory.mktemp("pipeline") / "proj", PIPELINE_PARAMS)
+    r = dvc(root, "repro", check=False, timeout=1500)
+    if r.returncode != 0:
+        raise AssertionError(f"dvc repro failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return root
+
+
+# Small enough for CI (2 cores), large enough for the per-group effects to show.
+PIPELINE_PARAMS = {
+    "cities!": {
+        "demo": {
+            "source": "synthetic",
+            "synthetic": {"n_images": 200, "seed": 7, "style": "mixed", "raters": 120, "votes_per_rater": 50},
+        },
+        "demo-night": {
+            "source": "synthetic",
+            "synthetic": {"n_images": 60, "seed": 8, "style": "night", "raters": 20, "votes_per_rater": 20},
+        },
+    },
+}

@@ -36,7 +36,10 @@ def make_project(dest: Path, params_update: dict[str, Any] | None = None) -> Pat
     """
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT, check=True, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     dest.mkdir(parents=True, exist_ok=True)
     for rel in files:
@@ -81,13 +84,23 @@ def update_params(path: Path, update: dict[str, Any]) -> None:
 
 def dvc(root: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(VENV_BIN / "dvc"), *args], cwd=root, env=env_for_project(root),
-        capture_output=True, text=True, check=check, timeout=timeout,
+        [str(VENV_BIN / "dvc"), *args],
+        cwd=root,
+        env=env_for_project(root),
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
     )
 
 
 def perceptops(root: Path, *args: str, check: bool = False, timeout: float = 600, **env: str):
     return subprocess.run(
-        [str(VENV_BIN / "perceptops"), *args], cwd=root, env=env_for_project(root, **env),
-        capture_output=True, text=True, check=check, timeout=timeout,
+        [str(VENV_BIN / "perceptops"), *args],
+        cwd=root,
+        env=env_for_project(root, **env),
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
     )

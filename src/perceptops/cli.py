@@ -52,7 +52,9 @@ def _root(
     ] = False,
     project: Annotated[
         Path | None,
-        typer.Option("--project", "-C", help="Project folder (default: the nearest folder with params.yaml)."),
+        typer.Option(
+            "--project", "-C", help="Project folder (default: the nearest folder with params.yaml)."
+        ),
     ] = None,
 ) -> None:
     """perceptops: run the life of urban safety-perception models for population groups."""

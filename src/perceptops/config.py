@@ -371,9 +371,7 @@ class Params(Frozen):
         for g, s in self.targets():
             if target_name(g, s) == name:
                 return g, s
-        raise ConfigError(
-            f"unknown group-scenario {name!r}; allowed: {', '.join(self.target_names())}"
-        )
+        raise ConfigError(f"unknown group-scenario {name!r}; allowed: {', '.join(self.target_names())}")
 
 
 def target_name(group: str, scenario: str) -> str:

@@ -37,7 +37,9 @@ def shared_dir(root: Path | None = None) -> Path:
 def expand(path: str, root: Path | None = None) -> Path:
     """Expand ${PERCEPTOPS_SHARED} and ~, and resolve a relative path against the project root."""
     root = root if root is not None else project_root()
-    s = path.replace("${PERCEPTOPS_SHARED}", str(shared_dir(root))).replace("$PERCEPTOPS_SHARED", str(shared_dir(root)))
+    s = path.replace("${PERCEPTOPS_SHARED}", str(shared_dir(root))).replace(
+        "$PERCEPTOPS_SHARED", str(shared_dir(root))
+    )
     p = Path(os.path.expanduser(s))
     return p if p.is_absolute() else (root / p).resolve()
 

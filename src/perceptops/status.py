@@ -77,8 +77,16 @@ def render_status(report: dict[str, Any]) -> None:
     con = Console()
     con.print(f"[bold]project[/] {report['project']}  (train city: {report['train_city']})")
     t = Table(title="cities")
-    cols = ["source", "manifest_images", "valid_images", "scene_parsed", "survey_votes",
-            "description_files", "embedded", "scored"]
+    cols = [
+        "source",
+        "manifest_images",
+        "valid_images",
+        "scene_parsed",
+        "survey_votes",
+        "description_files",
+        "embedded",
+        "scored",
+    ]
     t.add_column("city")
     for c in [*cols, "drift"]:
         t.add_column(c.replace("_", " "))
