@@ -31,8 +31,8 @@ def run(*args: str, cwd=REPO_ROOT, **kw) -> subprocess.CompletedProcess:
 
 def test_cli_start_up_imports_nothing_heavy():
     # `perceptops --help` must answer in about a second: measure what it imports, not the clock.
-    code = "import sys, perceptops.cli; heavy=%r; print(','.join(m for m in heavy if m in sys.modules))" % (
-        HEAVY,
+    code = (
+        f"import sys, perceptops.cli; heavy={HEAVY!r}; print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
