@@ -93,3 +93,14 @@ def ingest_city(params: Params, layout: Layout, city: str) -> dict:
     }
     write_json(out / REPORT, report)
     return report
+
+
+def main(city: str) -> dict:
+    """Stage entry point: params.yaml of the project at hand, default layout."""
+    from perceptops.config import load_params
+
+    r = ingest_city(load_params(), Layout(), city)
+    print(
+        f"ingest {city}: {r['manifest']} images in the manifest, {r['rejected']} rejected, issues {r['issues']}"
+    )
+    return r

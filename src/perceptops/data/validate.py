@@ -228,3 +228,14 @@ def validate_city(params: Params, layout: Layout, city: str) -> dict:
             f"{vp.max_bad_share}); reasons: {top}; see {layout.quarantine(city)}"
         )
     return metrics
+
+
+def main(city: str) -> dict:
+    """Stage entry point: params.yaml of the project at hand, default layout."""
+    from perceptops.config import load_params
+
+    r = validate_city(load_params(), Layout(), city)
+    print(
+        f"validate {city}: {r['valid']}/{r['total']} valid, quarantined {r['by_reason']}, near duplicates {r['near_duplicates']}"
+    )
+    return r
