@@ -277,11 +277,19 @@ class PromotionParams(Frozen):
 
 # ------------------------------------------------------------------------------------- serve
 class ServeParams(Frozen):
-    max_upload_mb: PosFloat = 20.0
-    max_pixels: PosInt = 40_000_000
-    max_batch_size: PosInt = 32
+    """The BentoML service (``perceptops serve``) and the bento (``perceptops package``)."""
+
+    max_upload_mb: PosFloat = 20.0  # whole request body; larger uploads get 413 before they are read
+    max_pixels: PosInt = 40_000_000  # decompression-bomb guard, checked from the image header
+    max_images: PosInt = 32  # images in one /score_batch request
+    max_batch_size: Annotated[int, Field(ge=2)] = 32  # adaptive batching of encode+score (BentoML)
     max_latency_ms: PosInt = 200
+    describer: Literal["auto", "none"] = "auto"  # none: /score without descriptions answers 422
+    workers: PosInt = 1  # encode+score worker processes (models are loaded once per worker)
+    host: str = "127.0.0.1"
     port: PosInt = 3000
+    bento: str = "perceptops"  # bento name; the BentoML store is $BENTOML_HOME, default <project>/bentoml
+    timeout_s: PosFloat = 60.0
 
 
 # ------------------------------------------------------------------------------------- drift
