@@ -189,6 +189,7 @@ class DescribeParams(Frozen):
     backend: Literal["scene", "openai", "transformers"] = "scene"
     prompt_version: str = "v1"
     max_attempts: PosInt = 3  # parse/repair attempts per item before it is recorded as failed
+    validate_outputs: bool = True  # Great Expectations checks of every description table
     openai: OpenAIParams = Field(default_factory=OpenAIParams)
     transformers: TransformersDescribeParams = Field(default_factory=TransformersDescribeParams)
 
