@@ -1,0 +1,53 @@
+"""``perceptops registry list``: models, versions, aliases and key metrics (one registry query)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perceptops.registry import PREFIX
+
+
+def list_models(reg: Any) -> list[dict[str, Any]]:
+    versions = reg.client.search_model_versions(f"name LIKE '{PREFIX}%'")
+    models: dict[str, list[dict[str, Any]]] = {}
+    for v in versions:
+        t = v.tags or {}
+        models.setdefault(v.name, []).append(
+            {
+                "version": str(v.version),
+                "aliases": sorted(v.aliases or []),
+                "accuracy": float(t["eval.accuracy"]) if "eval.accuracy" in t else None,
+                "f1": float(t["eval.f1"]) if "eval.f1" in t else None,
+                "train_city": t.get("train_city"),
+                "descriptions_md5": t.get("lineage.descriptions.md5"),
+                "git_commit": t.get("git.commit"),
+                "run_id": v.run_id,
+                "created": v.creation_timestamp,
+            }
+        )
+    return [
+        {"name": n, "versions": sorted(vs, key=lambda x: int(x["version"]))}
+        for n, vs in sorted(models.items())
+    ]
+
+
+def render(models: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="registered models")
+    for c in ("model", "version", "aliases", "accuracy", "f1", "city", "descriptions md5", "git"):
+        t.add_column(c)
+    for m in models:
+        for v in m["versions"]:
+            t.add_row(
+                m["name"],
+                v["version"],
+                ", ".join(v["aliases"]) or "-",
+                "-" if v["accuracy"] is None else f"{v['accuracy']:.3f}",
+                "-" if v["f1"] is None else f"{v['f1']:.3f}",
+                v["train_city"] or "-",
+                (v["descriptions_md5"] or "-")[:12],
+                (v["git_commit"] or "-")[:10],
+            )
+    Console().print(t if models else "no registered models (run the register stage: `dvc repro`)")

@@ -1,0 +1,79 @@
+"""Registry fixtures: a throwaway project whose upstream outs come from a real `dvc repro` (fake_upstream.py),
+so dvc.lock, the .dir manifests and the DVC cache are the real thing; and a bare MLflow registry for gate tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from registry_helpers import FAKE_DVC, SMALL, load
+
+from support import dvc, make_project
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow(monkeypatch):
+    """No test may touch a real MLFLOW_TRACKING_URI; MLflow's global URI is reset after each test."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("PERCEPTOPS_PROJECT", raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    yield
+    import sys
+
+    if "mlflow" in sys.modules:
+        import mlflow
+
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+
+
+@pytest.fixture(scope="session")
+def upstream_template(tmp_path_factory) -> Path:
+    """A project copy with the upstream outs produced by a real `dvc repro` (once per session)."""
+    root = make_project(tmp_path_factory.mktemp("reg") / "template", SMALL)
+    (root / "dvc.yaml").write_text(FAKE_DVC)
+    (root / "dvc.lock").unlink(missing_ok=True)
+    shutil.copy2(HERE / "fake_upstream.py", root / "fake_upstream.py")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", "fake upstream"], cwd=root, check=True, capture_output=True)
+    dvc(root, "repro", "-q")
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", "lock"], cwd=root, check=True, capture_output=True)
+    return root
+
+
+@pytest.fixture
+def project(upstream_template, tmp_path) -> Path:
+    """A fresh copy of the template (own MLflow store, own DVC cache)."""
+    dest = tmp_path / "proj"
+    shutil.copytree(upstream_template, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def registered(project):
+    """The project after the register stage ran in-process (auto-promotion on)."""
+    from perceptops.registry.register import register_all
+
+    out = register_all(load(project), project)
+    return project, out
+
+
+@pytest.fixture
+def bare_reg(tmp_path, monkeypatch):
+    """A connected, empty sqlite registry in a minimal project (for gate/event unit tests)."""
+    from perceptops.registry.tracking import connect
+    from support import REPO_ROOT
+
+    root = tmp_path / "p"
+    root.mkdir()
+    shutil.copy2(REPO_ROOT / "params.yaml", root / "params.yaml")
+    monkeypatch.setenv("PERCEPTOPS_USER", "tester")
+    return connect(load(root), root)
