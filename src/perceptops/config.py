@@ -267,6 +267,7 @@ class RegistryParams(Frozen):
     artifact_root: str = "mlflow/artifacts"
     experiment: str = "perceptops"
     auto_promote: bool = True  # the pipeline's register stage promotes candidates that pass the gates
+    events_log: str = "mlflow/events.jsonl"  # append-only promotion/rollback log (also kept as model tags)
 
 
 class PromotionParams(Frozen):
