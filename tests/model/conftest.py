@@ -29,13 +29,13 @@ def small_params(**update) -> object:
         "scenarios": {"crime": {"risk": "crime"}},
         "labels": {"k_sd": 0.3},
         "net": {"adapter_dim": 16, "dropout": 0.1},
-        "train": {"max_epochs": 60, "patience": 6, "batch_size": 32, "lr": 0.003},
+        "train": {"max_epochs": 40, "patience": 4, "batch_size": 32, "lr": 0.003},
         "finetune": {
             "mc_passes": 5,
             "top_k": 10,
             "rounds": 4,
             "max_labelled_fraction": 0.5,
-            "max_epochs": 40,
+            "max_epochs": 25,
             "patience": 5,
             "lr": 0.002,
         },
@@ -116,3 +116,25 @@ def write_city(
 def city(tmp_path: Path) -> tuple[Layout, dict]:
     info = write_city(tmp_path)
     return Layout(tmp_path), info
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Layout, dict, object]:
+    """A generated city with labels and a trained general model (shared by a module's tests: read-only)."""
+    from perceptops.model.labels import make_labels
+    from perceptops.model.train import train_general
+
+    root = tmp_path_factory.mktemp("trained")
+    info = write_city(root)
+    params = small_params()
+    layout = Layout(root)
+    make_labels(params, layout)
+    train_general(params, layout)
+    return layout, info, params
+
+
+def copy_project(src: Layout, dest: Path) -> Layout:
+    import shutil
+
+    shutil.copytree(src.root, dest, dirs_exist_ok=True)
+    return Layout(dest)

@@ -7,7 +7,6 @@ never by row position, so differently ordered files cannot mis-pair images and d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -48,39 +47,21 @@ def encoders_json(layout: Layout, city: str) -> dict:
     return data
 
 
-def _read_emb_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """Fallback reader of the embed out format (image_id, emb list<float32>) when the store is absent."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise DataError(f"{path} not found: run the embed stage first")
-    df = pd.read_parquet(path, columns=["image_id", "emb"])
-    if len(df) == 0:
-        return [], np.zeros((0, 0), np.float32)
-    widths = {len(v) for v in df["emb"]}
-    if len(widths) != 1:
-        raise DataError(f"{path}: embeddings of different widths {sorted(widths)}; re-run the embed stage")
-    return [str(i) for i in df["image_id"]], np.stack([np.asarray(v, np.float32) for v in df["emb"]])
-
-
 def load_image(layout: Layout, city: str) -> tuple[list[str], np.ndarray]:
-    try:
-        from perceptops.encode.store import load_image_embeddings
-    except ModuleNotFoundError:
-        return _read_emb_file(layout.embed_dir(city) / "image.parquet")
+    from perceptops.encode.store import load_image_embeddings
+
     return load_image_embeddings(layout, city)
 
 
 def load_text(layout: Layout, city: str, target: str) -> tuple[list[str], np.ndarray]:
-    try:
-        from perceptops.encode.store import load_text_embeddings
-    except ModuleNotFoundError:
-        return _read_emb_file(layout.embed_dir(city) / f"text-{target}.parquet")
+    from perceptops.encode.store import load_text_embeddings
+
     return load_text_embeddings(layout, city, target)
 
 
 def check_matrix(X: np.ndarray, dim: int, what: str, ids: list[str]) -> np.ndarray:
-    """Refuse wrong widths and non-finite values, naming the file/branch and the first bad image."""
+    """Refuse wrong widths and non-finite values, naming the first bad image (a second guard behind the
+    embed store's own checks: the net must never see NaN or a shifted width)."""
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2 or (len(X) and X.shape[1] != dim):
         got = X.shape[1] if X.ndim == 2 else X.shape
