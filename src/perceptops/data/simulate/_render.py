@@ -22,15 +22,17 @@ CAM_H = 3.0  # camera height, m
 Z_NEAR = 0.6
 Z_FAR = 400.0
 
-FACADES = [  # brick, concrete greys, ochre, cream-grey, dark red: no blue (sky) and no green (vegetation)
-    (150, 70, 55),
-    (128, 60, 50),
+# Facades: muted brick, concrete greys, stone. No blue (sky), no green (vegetation), no skin hues (people),
+# no strong saturation (cars): a colour-rule parser should call them "building".
+FACADES = [
+    (150, 95, 90),
+    (130, 82, 80),
     (120, 118, 112),
     (98, 96, 92),
     (150, 146, 138),
-    (170, 140, 90),
-    (140, 120, 95),
-    (110, 52, 48),
+    (160, 155, 112),
+    (138, 136, 128),
+    (115, 70, 68),
     (160, 155, 148),
     (85, 82, 80),
 ]
@@ -81,7 +83,8 @@ class Lights:
 
 
 def _jit(rng: np.random.Generator, c: tuple[int, int, int], amount: int = 12) -> tuple[int, int, int]:
-    d = rng.integers(-amount, amount + 1, size=3)
+    """Vary brightness (same shift on every channel) plus a little tint: hues stay in their class."""
+    d = rng.integers(-amount, amount + 1) + rng.integers(-3, 4, size=3)
     return tuple(int(v) for v in np.clip(np.array(c) + d, 0, 255))  # type: ignore[return-value]
 
 
@@ -183,9 +186,8 @@ def render(scene: Scene, w: int, h: int, rng: np.random.Generator) -> bytes:
     lane_centres = [-rh + lane_w * (k + 0.5) for k in range(scene.n_lanes)]
     for _ in range(scene.n_cars):
         x = lane_centres[rng.integers(len(lane_centres))] + rng.uniform(-0.25, 0.25)
-        objects.append(
-            (rng.uniform(6.0, 55.0), "car", {"x": x, "c": CAR_COLOURS[rng.integers(len(CAR_COLOURS))]})
-        )
+        z = 5.0 + 45.0 * rng.uniform() ** 1.5  # more cars near the camera than far away
+        objects.append((z, "car", {"x": x, "c": CAR_COLOURS[rng.integers(len(CAR_COLOURS))]}))
     for _ in range(scene.n_people):
         side = -1 if rng.uniform() < 0.5 else 1
         x = side * (rh + rng.uniform(0.25, max(0.3, sw - 0.2)))
@@ -367,7 +369,7 @@ def _sky(rng, h: int, w: int, horizon: float, daylight: float) -> np.ndarray:
     """Sky colours: blue gradient (day), orange-violet (dusk), dark flat navy (night); clouds by day."""
     t = np.clip(np.arange(h, dtype=np.float32)[:, None] / max(1.0, horizon), 0, 1)  # 0 top .. 1 horizon
     day_top, day_hor = np.array([70, 130, 215]), np.array([175, 210, 240])
-    dusk_top, dusk_hor = np.array([70, 70, 140]), np.array([235, 150, 95])
+    dusk_top, dusk_hor = np.array([60, 70, 140]), np.array([205, 175, 205])
     night_top, night_hor = np.array([10, 12, 28]), np.array([24, 26, 44])
     if daylight >= 0.7:
         top, hor = day_top, day_hor
