@@ -90,9 +90,12 @@ def make_city(
     (root / "images").mkdir(exist_ok=True)
     rows, scenes = [], []
     for i in range(n):
-        arr = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
         p = root / "images" / f"img{i:04d}.png"
-        Image.fromarray(arr).save(p)
+        if size[0] * size[1] <= 1_000_000:
+            Image.fromarray(rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)).save(p)
+        else:  # big test images: noise tiles are too slow to encode; blocks of colour are quick
+            small = rng.integers(0, 255, size=(24, 32, 3), dtype=np.uint8)
+            Image.fromarray(small).resize(size, Image.NEAREST).save(p, compress_level=1)
         iid = sha256_file(p)
         rows.append(
             {
@@ -122,8 +125,13 @@ def city_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PERCEPTOPS_PROJECT", str(tmp_path / "proj"))
     monkeypatch.delenv("PERCEPTOPS_CACHE", raising=False)
 
+    count = iter(range(1000))
+
     def make(**kw: Any) -> Path:
-        return make_city(tmp_path / "proj", **kw)
+        """A fresh project folder (own cache) per call."""
+        root = tmp_path / f"proj{next(count)}"
+        monkeypatch.setenv("PERCEPTOPS_PROJECT", str(root))
+        return make_city(root, **kw)
 
     return make
 

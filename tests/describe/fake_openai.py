@@ -63,6 +63,7 @@ class Record:
     body: dict[str, Any]
     has_image: bool
     image_key: str | None
+    headers: dict[str, str]
 
 
 @dataclass
@@ -101,7 +102,9 @@ class FakeOpenAI:
         url = image_url_of(body)
         key = hashlib.sha256(url.encode()).hexdigest() if url else None
         with self._lock:
-            self.records.append(Record(time.monotonic(), len(raw), body, url is not None, key))
+            self.records.append(
+                Record(time.monotonic(), len(raw), body, url is not None, key, dict(request.headers))
+            )
             n = self._n_image
             if url is not None:
                 self._n_image += 1
