@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from encode_support import picture
 
-from conftest import picture
 from perceptops.encode.cache import CachedEncoder, EmbeddingCache
 from perceptops.encode.image import BuiltinImageEncoder
 from perceptops.encode.text import BuiltinTextEncoder

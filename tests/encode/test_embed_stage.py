@@ -8,8 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from encode_support import make_city
 
-from conftest import make_city
 from perceptops.encode.embed import embed_city
 from perceptops.encode.store import load_encoders, load_image_embeddings, load_text_embeddings
 from perceptops.errors import DataError

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from encode_support import params_with, picture
 
-from conftest import params_with, picture
 from perceptops.encode import get_image_encoder, get_text_encoder
 from perceptops.encode.image import BuiltinImageEncoder, HFImageEncoder, TFLiteImageEncoder
 from perceptops.encode.text import BuiltinTextEncoder, HFTextEncoder, tokens

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scene_support import params_with, street
 
-from conftest import params_with, street
 from perceptops.errors import BackendError
 from perceptops.scene import CITYSCAPES_CLASSES, parse_images
 from perceptops.scene.backends import TFLiteBackend, cityscapes_mapping

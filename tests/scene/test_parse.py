@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from scene_support import params_with, street
 
-from conftest import params_with, street
 from perceptops.errors import BackendError
 from perceptops.scene import CITYSCAPES_CLASSES, SCENE_COLUMNS, parse_images
 from perceptops.scene.parse import SceneParser, scene_row

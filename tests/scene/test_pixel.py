@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from scene_support import street
 
-from conftest import street
 from perceptops.scene import CITYSCAPES_CLASSES
 from perceptops.scene.photometric import working_array
 from perceptops.scene.pixel import pixel_label_map

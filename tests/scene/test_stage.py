@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scene_support import street
 
-from conftest import street
 from perceptops.config import load_params, parse_params
 from perceptops.errors import DataError
 from perceptops.paths import Layout
