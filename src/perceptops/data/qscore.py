@@ -35,10 +35,9 @@ def _long(votes: pd.DataFrame):
 def counts(votes: pd.DataFrame) -> pd.DataFrame:
     """wins, losses, ties, n per image (index: image id)."""
     lg = _long(votes)
-    g = lg.groupby("image")["out"]
-    c = g.agg(wins=lambda s: int((s == 1).sum()), losses=lambda s: int((s == -1).sum()), n="size")
-    c["ties"] = c["n"] - c["wins"] - c["losses"]
-    return c[["wins", "losses", "ties", "n"]].astype("int64")
+    flags = lg.assign(wins=lg["out"] == 1, losses=lg["out"] == -1, ties=lg["out"] == 0, n=1)
+    c = flags.groupby("image")[["wins", "losses", "ties", "n"]].sum()
+    return c.astype("int64")
 
 
 def placepulse(votes: pd.DataFrame) -> pd.DataFrame:

@@ -142,7 +142,9 @@ def map_votes(
     out.insert(0, "choice", choice[keep])
     out.insert(0, "image_b", b[keep])
     out.insert(0, "image_a", a[keep])
-    out["rater_id"] = out["rater_id"].map(lambda v: None if v is None else str(v))
+    out["rater_id"] = pd.Series(
+        [None if pd.isna(v) else str(v) for v in out["rater_id"]], index=out.index, dtype=object
+    )
     for c in attrs:
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     stats["votes_used"] = len(out)
