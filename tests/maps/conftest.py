@@ -1,17 +1,19 @@
-"""A small generated city (valid manifest + embed outs) and stand-in champion models."""
+"""A small generated city (valid manifest + embed outs) and small real (untrained) champion models."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from perceptops.config import load_params, parse_params, read_yaml
 from perceptops.maps.champions import Champion
+from perceptops.model.io import SafetyModel, load_model, save_model
+from perceptops.model.net import build_from_config
 from perceptops.paths import Layout
 from perceptops.utils import write_json, write_parquet
 from support import REPO_ROOT
@@ -19,39 +21,28 @@ from support import REPO_ROOT
 DIM_I, DIM_T = 12, 8
 
 
-class LinearModel:
-    """Stand-in for perceptops.model SafetyModel: 10 x sigmoid(w . [img, txt] + b)."""
-
-    def __init__(self, w: np.ndarray, b: float, target: str):
-        self.w, self.b = w, b
-        self.config = {"target": target}
-        self.calls = 0
-
-    def score(self, img_emb: np.ndarray, txt_emb: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        z = np.concatenate([img_emb, txt_emb], axis=1) @ self.w + self.b
-        return 10.0 / (1.0 + np.exp(-z))
+CONFIG = {
+    "adapter_dim": 8,
+    "dropout": 0.1,
+    "fusion": "concat",
+    "variant": "fusion",
+    "encoders": {"image": {"id": "test-img", "dim": DIM_I}, "text": {"id": "test-txt", "dim": DIM_T}},
+}
 
 
-def make_model(target: str, seed: int) -> LinearModel:
-    rng = np.random.default_rng(seed)
-    return LinearModel(rng.normal(0, 0.6, DIM_I + DIM_T), float(rng.normal(0, 0.3)), target)
+def make_model(target: str, seed: int) -> SafetyModel:
+    """A real (untrained, seeded) SafetyModel of perceptops.model with the test encoders' widths."""
+    torch.manual_seed(seed)
+    return SafetyModel(build_from_config(CONFIG), dict(CONFIG, target=target))
 
 
-def save_model_dir(path: Path, model: LinearModel) -> Path:
-    """The models/ layout (config.json + model.pt); model.pt here holds the stand-in's weights."""
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "config.json").write_text(json.dumps({"target": model.config["target"], "b": model.b}))
-    with open(path / "model.pt", "wb") as f:
-        np.save(f, model.w, allow_pickle=False)
+def save_model_dir(path: Path, model: SafetyModel) -> Path:
+    save_model(path, model.net, model.config)
     return path
 
 
-def load_model_dir(path: Path) -> LinearModel:
-    cfg = json.loads((path / "config.json").read_text())
-    with open(path / "model.pt", "rb") as f:
-        w = np.load(f, allow_pickle=False)
-    return LinearModel(w, cfg["b"], cfg["target"])
+def load_model_dir(path: Path) -> SafetyModel:
+    return load_model(path)
 
 
 def make_city(root: Path, city: str, n: int, seed: int = 0, no_coords: int = 0, targets=None) -> list[str]:

@@ -164,3 +164,16 @@ def test_rerun_removes_stale_maps(params, project, champions):
     run(params, project, "demo", champions)
     run(params, project, "demo", [c for c in champions if c.target != "men-crime"])
     assert not (Layout(project).maps_dir("demo") / "safety-men-crime.png").exists()
+
+
+def test_encoder_mismatch_refused(params, project, champions):
+    from perceptops.utils import write_json
+
+    make_city(project, "demo", 4)
+    lay = Layout(project)
+    write_json(
+        lay.embed_dir("demo") / "encoders.json",
+        {"image": {"id": "other", "dim": 12}, "text": {"id": "test-txt", "dim": 8}},
+    )
+    with pytest.raises(ConfigError, match="encode.image"):
+        run(params, project, "demo", champions)

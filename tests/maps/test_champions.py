@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_TARGETS, load_model_dir, make_city, make_model, save_model_dir
+from conftest import DIM_I, DIM_T, SMALL_TARGETS, load_model_dir, make_city, make_model, save_model_dir
 from perceptops.errors import BackendError
 from perceptops.maps.build import score_city
 from perceptops.maps.champions import find_model_dir, load_champions, tracking_uri
@@ -52,9 +52,11 @@ def test_champions_from_registry(params, project, tmp_path, monkeypatch):
     assert [c.target for c in champs] == ["general", "men-crime"]
     assert all(c.version == "1" and c.run_id for c in champs)
     assert len(skipped) == 1 and "women-crime" in skipped[0] and "champion" in skipped[0]
+    rng = np.random.default_rng(0)
+    xi, xt = rng.normal(size=(5, DIM_I)), rng.normal(size=(5, DIM_T))
     for c in champs:  # the champion's weights, not the candidate's
-        assert np.allclose(c.model.w, models[(c.target, "1")].w)
-        assert not np.allclose(c.model.w, models[(c.target, "2")].w)
+        assert np.allclose(c.model.score(xi, xt), models[(c.target, "1")].score(xi, xt))
+        assert not np.allclose(c.model.score(xi, xt), models[(c.target, "2")].score(xi, xt))
 
     # end to end: the group without a champion is skipped with a message, the rest mapped
     make_city(project, "demo", 10)

@@ -17,6 +17,8 @@ import numpy as np
 
 from perceptops.config import Params
 from perceptops.errors import BackendError
+from perceptops.paths import Layout
+from perceptops.utils import sha256_text
 
 CHAMPION = "champion"
 
@@ -98,9 +100,13 @@ def load_champions(
     loader: Callable[[Path], Scorer] = load_model_dir,
 ) -> tuple[list[Champion], list[str]]:
     """Load ``models:/NAME@champion`` for each target. Returns (champions, skipped messages)."""
+    import logging
+
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    for noisy in ("mlflow", "alembic"):  # migrations chatter is noise in a stage log
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     uri = tracking_uri(params, root)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champions: list[Champion] = []
@@ -112,24 +118,28 @@ def load_champions(
         except MlflowException as err:
             skipped.append(f"{target}: no '{CHAMPION}' version of registered model {name!r} ({_short(err)})")
             continue
-        model = _load_version(client, mv, uri, loader)
+        # keyed by run too: a fresh registry reuses names and version numbers
+        key = f"{name}-v{mv.version}-{sha256_text(f'{uri}|{mv.run_id}|{mv.source}')[:10]}"
+        cache = Layout(root).cache_dir(params.project.cache_dir) / "registry" / key
+        model = _load_version(mv, uri, loader, cache)
         champions.append(Champion(target, name, str(mv.version), model, run_id=mv.run_id))
     return champions, skipped
 
 
-def _load_version(client: Any, mv: Any, uri: str, loader: Callable[[Path], Scorer]) -> Scorer:
-    """Download the version's artifacts (a local copy for file stores) and load the model folder."""
-    import mlflow.artifacts
+def _load_version(mv: Any, uri: str, loader: Callable[[Path], Scorer], cache: Path) -> Scorer:
+    """Download the version's artifacts once into the cache (versions are immutable) and load the folder."""
+    model_dir = find_model_dir(cache) if cache.is_dir() else None
+    if model_dir is None:
+        import mlflow.artifacts
 
-    try:
-        local = Path(
+        cache.mkdir(parents=True, exist_ok=True)
+        try:
             mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{mv.name}/{mv.version}", tracking_uri=uri
+                artifact_uri=f"models:/{mv.name}/{mv.version}", tracking_uri=uri, dst_path=str(cache)
             )
-        )
-    except Exception:  # registries that keep the run's folder as the source
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=mv.source, tracking_uri=uri))
-    model_dir = find_model_dir(local)
+        except Exception:  # registries that keep the run's folder as the source
+            mlflow.artifacts.download_artifacts(artifact_uri=mv.source, tracking_uri=uri, dst_path=str(cache))
+        model_dir = find_model_dir(cache)
     if model_dir is None:
         raise BackendError(
             f"registered model {mv.name} version {mv.version} holds no config.json + model.pt "

@@ -48,6 +48,15 @@ def text_embeddings(layout: Layout, city: str, target: str) -> tuple[list[str], 
     return load_text_embeddings(layout, city, target)
 
 
+def read_encoders(layout: Layout, city: str) -> dict:
+    path = layout.embed_dir(city) / "encoders.json"
+    if not path.is_file():
+        return {}
+    from perceptops.utils import read_json
+
+    return read_json(path)
+
+
 def read_valid_ids(layout: Layout, city: str) -> pd.DataFrame:
     path = layout.valid_manifest(city)
     if not path.is_file():
@@ -65,6 +74,7 @@ def score_embeddings(
     threshold: float,
 ) -> ScoreResult:
     """Score ``image_ids`` with every champion, aligning image and text embeddings by image id."""
+    encoders = read_encoders(layout, city)
     ids_i, X_img = image_embeddings(layout, city)
     pos_i = {iid: k for k, iid in enumerate(ids_i)}
     frames: list[pd.DataFrame] = []
@@ -76,6 +86,9 @@ def score_embeddings(
                 f"{ch.target}: no text embeddings {txt_path} (describe/embed did not cover it)"
             )
             continue
+        check = getattr(ch.model, "check_encoders", None)
+        if check is not None and encoders:  # embeddings of another encoder would give silent nonsense
+            check(encoders.get("image", {}).get("id"), encoders.get("text", {}).get("id"))
         ids_t, X_txt = text_embeddings(layout, city, ch.target)
         pos_t = {iid: k for k, iid in enumerate(ids_t)}
         keep = [iid for iid in image_ids if iid in pos_i and iid in pos_t]
