@@ -34,6 +34,21 @@ def _isolated_mlflow(monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def empty_db(tmp_path_factory) -> Path:
+    """An MLflow sqlite store with its schema migrated once: creating one costs seconds per test."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    db = tmp_path_factory.mktemp("db") / "mlflow.db"
+    SqlAlchemyStore(f"sqlite:///{db}", str(db.parent / "art"))
+    return db
+
+
+def seed_db(root: Path, db: Path) -> None:
+    (root / "mlflow").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(db, root / "mlflow" / "mlflow.db")
+
+
+@pytest.fixture(scope="session")
 def upstream_template(tmp_path_factory) -> Path:
     """A project copy with the upstream outs produced by a real `dvc repro` (once per session)."""
     root = make_project(tmp_path_factory.mktemp("reg") / "template", SMALL)
@@ -50,10 +65,11 @@ def upstream_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(upstream_template, tmp_path) -> Path:
+def project(upstream_template, empty_db, tmp_path) -> Path:
     """A fresh copy of the template (own MLflow store, own DVC cache)."""
     dest = tmp_path / "proj"
     shutil.copytree(upstream_template, dest, symlinks=True)
+    seed_db(dest, empty_db)
     return dest
 
 
@@ -67,7 +83,7 @@ def registered(project):
 
 
 @pytest.fixture
-def bare_reg(tmp_path, monkeypatch):
+def bare_reg(tmp_path, monkeypatch, empty_db):
     """A connected, empty sqlite registry in a minimal project (for gate/event unit tests)."""
     from perceptops.registry.tracking import connect
     from support import REPO_ROOT
@@ -75,5 +91,6 @@ def bare_reg(tmp_path, monkeypatch):
     root = tmp_path / "p"
     root.mkdir()
     shutil.copy2(REPO_ROOT / "params.yaml", root / "params.yaml")
+    seed_db(root, empty_db)
     monkeypatch.setenv("PERCEPTOPS_USER", "tester")
     return connect(load(root), root)
