@@ -92,7 +92,7 @@ def write_city(
     )
     rows = []
     for t, zt in latents.items():
-        group, scenario = ("all", "general") if t == "general" else t.split("-", 1)
+        group, scenario = ("all", "general") if t == "general" else t.rsplit("-", 1)
         q = np.clip(5 + 2 * zt, 0, 10)
         rows.append(
             pd.DataFrame(
