@@ -212,3 +212,33 @@ def test_real_survey_file_replaces_the_panel(tmp_path, fake_simulate):
     survey.write_text("image_a,choice\nimg0,a\n")
     with pytest.raises(DataError, match=r"lacks column\(s\) \['image_b'\]"):
         survey_city(p, lay, "b")
+
+
+def test_with_the_real_simulator(tmp_path):
+    """The same path through the real perceptops.data.simulate (small sizes)."""
+    lay = project_at(tmp_path)
+    city = {
+        "source": "synthetic",
+        "synthetic": {"n_images": 14, "seed": 3, "raters": 12, "votes_per_rater": 20},
+    }
+    root = pp1_city(tmp_path, n=8)
+    p = make_params({"s": city, "b": {"source": "placepulse1", "path": str(root)}})
+    ingest_city(p, lay, "s")
+    m = validate_city(p, lay, "s")
+    assert m["valid"] == 14 and m["passed"]
+    s = survey_city(p, lay, "s")
+    assert s["origin"] == "synthetic_votes" and s["votes_used"] > 100 and s["raters"] == 12
+    # the real panel on real-style inputs: crowd scores + a generated scene frame
+    ingest_city(p, lay, "b")
+    validate_city(p, lay, "b")
+    valid = pd.read_parquet(lay.valid_manifest("b"))
+    rng = np.random.default_rng(0)
+    cols = ["car_presence", "person_presence", "road_share", "green_view", "brightness", "sidewalk_share"]
+    scene = pd.DataFrame({"image_id": valid["image_id"], **{c: rng.random(len(valid)) for c in cols}})
+    lay.scene_dir("b").mkdir(parents=True)
+    scene.to_parquet(lay.scene("b"), index=False)
+    b = survey_city(p, lay, "b")
+    assert b["origin"] == "simulated_panel" and b["votes_used"] > 0
+    assert b["unknown_ids"] == 0 and b["quarantined_ids"] == 0
+    qs = pd.read_parquet(lay.qscores("b"))
+    assert {"women", "men", "elderly"} <= set(qs["group"]) and {"traffic", "crime"} <= set(qs["scenario"])
