@@ -106,3 +106,24 @@ def test_unknown_scenario_falls_back_to_general_weights_with_a_log_line(tmp_path
         city = synthesize(SyntheticParams(n_images=4, raters=3, votes_per_rater=2), ["flooding"], tmp_path)
     assert "flooding" in caplog.text and "general weights" in caplog.text
     assert set(city.votes["scenario"]) == {"general", "flooding"}
+
+
+def test_no_placeholder_colour_left_in_any_image(small_city):
+    _, out = small_city
+    for p in sorted(out.glob("*.png")):
+        a = np.asarray(Image.open(p))
+        assert not np.all(a == (255, 0, 255), axis=2).any(), p.name
+
+
+def test_contact_sheet_shows_the_city_scenes(tmp_path):
+    from perceptops.data.simulate._sheet import contact_sheet
+
+    sp = SyntheticParams(n_images=6, raters=2, votes_per_rater=1)
+    sheet = contact_sheet(tmp_path / "sheet.png", sp, n=4, cols=2, gap=4)
+    city = synthesize(sp, [], tmp_path / "city")
+    with Image.open(sheet) as img:
+        assert img.size == (2 * 320 + 4, 2 * 240 + 4)
+        first = np.asarray(img.convert("RGB"))[:240, :320]
+        fourth = np.asarray(img.convert("RGB"))[244:, 324:]
+    assert np.array_equal(first, np.asarray(Image.open(tmp_path / "city" / city.images["file"].iloc[0])))
+    assert np.array_equal(fourth, np.asarray(Image.open(tmp_path / "city" / city.images["file"].iloc[3])))

@@ -36,7 +36,7 @@ FACADES = [
     (160, 155, 148),
     (85, 82, 80),
 ]
-CAR_COLOURS = [
+CAR_COLOURS = [  # saturation > 0.7 (a colour parser's car rule), one white-ish for realism
     (205, 30, 30),
     (225, 190, 25),
     (235, 115, 20),
@@ -44,8 +44,8 @@ CAR_COLOURS = [
     (228, 228, 232),
     (150, 25, 120),
     (190, 20, 60),
-    (245, 245, 240),
     (30, 110, 200),
+    (200, 40, 25),
 ]
 COAT_COLOURS = [(40, 40, 55), (60, 35, 30), (30, 45, 70), (70, 70, 75), (90, 30, 40), (35, 55, 45)]
 SKIN = [(235, 190, 155), (215, 165, 125), (190, 140, 100), (160, 110, 75), (225, 180, 140)]
@@ -163,7 +163,7 @@ def render(scene: Scene, w: int, h: int, rng: np.random.Generator) -> bytes:
         z = rng.uniform(3.0, 25.0)
         x = side * rng.uniform(rh - 0.4, xb - 0.2)
         cx, cy = cam.p(x, 0.0, z)
-        r = max(1.0, cam.scale(z) * rng.uniform(0.12, 0.3))
+        r = max(1.0, cam.scale(z) * rng.uniform(0.15, 0.35))
         c = LITTER[rng.integers(len(LITTER))]
         draw.ellipse(_box([cx - r, cy - r * 0.6, cx + r, cy + r * 0.6]), fill=c)
 
@@ -191,12 +191,13 @@ def render(scene: Scene, w: int, h: int, rng: np.random.Generator) -> bytes:
     for _ in range(scene.n_people):
         side = -1 if rng.uniform() < 0.5 else 1
         x = side * (rh + rng.uniform(0.25, max(0.3, sw - 0.2)))
-        objects.append((rng.uniform(3.5, 30.0), "person", {"x": x}))
+        z = 3.5 + 24.0 * rng.uniform() ** 1.5  # most people near enough to see their faces
+        objects.append((z, "person", {"x": x}))
     objects.sort(key=lambda o: -o[0])
     for z, kind, kw in objects:
         {"tree": _tree, "lamp": _lamp, "car": _car, "person": _person}[kind](draw, cam, z, rng, lights, **kw)
 
-    return _finish(img, scene, rng, lights)
+    return _finish(img, scene, rng, lights, cam.horizon)
 
 
 def _buildings(draw, cam: Camera, scene: Scene, rng, lights: Lights, xb: float) -> None:
@@ -292,7 +293,9 @@ def _tree(draw, cam: Camera, z: float, rng, lights: Lights, x: float, r: float) 
     bx, by = cam.p(x, 0.0, z)
     tx, ty = cam.p(x, 3.0, z)
     tw = max(1.0, 0.18 * s)
-    draw.rectangle(_box([bx - tw, ty, bx + tw, by]), fill=_jit(rng, (92, 64, 40), 8))
+    draw.rectangle(
+        _box([bx - tw, ty, bx + tw, by]), fill=_jit(rng, (84, 76, 70), 6)
+    )  # grey bark: not a skin hue
     cx, cy = cam.p(x, 3.0 + r * 0.9, z)
     rr = r * s
     base = _jit(rng, (58, 128, 44), 14)
@@ -353,7 +356,7 @@ def _person(draw, cam: Camera, z: float, rng, lights: Lights, x: float) -> None:
     fx, fy = cam.p(x, 0.0, z)
     _, hip = cam.p(x, 0.85, z)
     _, shoulder = cam.p(x, 1.45, z)
-    _, top = cam.p(x, 1.75, z)
+    _, top = cam.p(x, 1.8, z)  # a slightly large head (0.35 m): faces stay visible further away
     draw.rectangle(_box([fx - half * 0.8, hip, fx - half * 0.1, fy]), fill=(28, 28, 34))
     draw.rectangle(_box([fx + half * 0.1, hip, fx + half * 0.8, fy]), fill=(28, 28, 34))
     draw.rectangle(_box([fx - half, shoulder, fx + half, hip + 1]), fill=coat)
@@ -365,27 +368,31 @@ def _person(draw, cam: Camera, z: float, rng, lights: Lights, x: float) -> None:
         draw.ellipse(_box([fx - half * 1.3, hip - hr * 0.4, fx - half * 0.9, hip + hr * 0.4]), fill=skin)
 
 
-def _sky(rng, h: int, w: int, horizon: float, daylight: float) -> np.ndarray:
-    """Sky colours: blue gradient (day), orange-violet (dusk), dark flat navy (night); clouds by day."""
-    t = np.clip(np.arange(h, dtype=np.float32)[:, None] / max(1.0, horizon), 0, 1)  # 0 top .. 1 horizon
-    day_top, day_hor = np.array([70, 130, 215]), np.array([175, 210, 240])
-    dusk_top, dusk_hor = np.array([60, 70, 140]), np.array([205, 175, 205])
-    night_top, night_hor = np.array([10, 12, 28]), np.array([24, 26, 44])
+def _sky(rng, rows: int, w: int, horizon: float, daylight: float) -> np.ndarray:
+    """Sky colours for the top ``rows`` rows: blue gradient (day), violet (dusk), dark flat navy (night)."""
+    t = np.clip(np.arange(rows, dtype=np.float32) / max(1.0, horizon), 0, 1)[
+        :, None, None
+    ]  # 0 top, 1 horizon
     if daylight >= 0.7:
-        top, hor = day_top, day_hor
+        top, hor = (70, 130, 215), (175, 210, 240)
     elif daylight >= 0.25:
-        top, hor = dusk_top, dusk_hor
+        top, hor = (60, 70, 140), (205, 175, 205)
     else:
-        top, hor = night_top, night_hor
-    sky = (top[None, None, :] * (1 - t[..., None]) + hor[None, None, :] * t[..., None]).astype(np.float32)
-    sky = np.repeat(sky, w, axis=1)
-    if daylight >= 0.7:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        top, hor = (10, 12, 28), (24, 26, 44)
+    top_a, hor_a = np.array(top, np.float32), np.array(hor, np.float32)
+    sky = np.repeat(top_a * (1 - t) + hor_a * t, w, axis=1)
+    if daylight >= 0.7:  # a few soft clouds, computed inside their boxes only
+        white = np.array([245, 245, 248], np.float32)
         for _ in range(int(rng.integers(0, 4))):
             cx, cy = rng.uniform(0, w), rng.uniform(0, horizon * 0.6)
             rx, ry = rng.uniform(20, 50), rng.uniform(6, 14)
-            m = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2) * 2.0)
-            sky += (np.array([245, 245, 248], np.float32) - sky) * (0.85 * m[..., None])
+            x0, x1 = max(0, int(cx - 1.6 * rx)), min(w, int(cx + 1.6 * rx) + 1)
+            y0, y1 = max(0, int(cy - 1.6 * ry)), min(rows, int(cy + 1.6 * ry) + 1)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            m = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2) * 2.0)[..., None]
+            sky[y0:y1, x0:x1] += (white - sky[y0:y1, x0:x1]) * (0.85 * m)
     return sky
 
 
@@ -401,40 +408,39 @@ def _glow(acc: np.ndarray, x: float, y: float, r: float, colour, k: float) -> No
     acc[y0:y1, x0:x1] += k * m[..., None] * np.asarray(colour, np.float32)
 
 
-def _finish(img, scene: Scene, rng, lights: Lights) -> bytes:
+def _finish(img, scene: Scene, rng, lights: Lights, horizon: float) -> bytes:
     """Night pass, lights, sky; encode PNG without any metadata (flat colours keep files small)."""
     from PIL import Image, ImageDraw
 
-    a = np.asarray(img, dtype=np.float32).copy()
+    a = np.asarray(img, dtype=np.float32)
     h, w, _ = a.shape
     sky_mask = np.all(a == np.array(SKY_KEY, np.float32), axis=2)
     day = scene.daylight
     ambient = 0.1 + 0.9 * day
     tint = np.array([0.9, 0.95, 1.08], np.float32) if day < 0.5 else np.ones(3, np.float32)
-    a *= ambient * tint
+    a = a * (ambient * tint)
     night = 1.0 - day
     if night > 0.3:
-        acc = np.zeros_like(a)
         for lx, ly, r in lights.lamps:
             r = min(r, 9.0)
-            _glow(acc, lx, ly, r, (255, 215, 150), 0.8 * night)
+            _glow(a, lx, ly, r, (255, 215, 150), 0.8 * night)
             ground_y = min(h - 1.0, ly + r * 8.0)
-            _glow(acc, lx, ground_y, min(r * 2.5, 22.0), (230, 190, 130), 0.22 * night)
+            _glow(a, lx, ground_y, min(r * 2.5, 22.0), (230, 190, 130), 0.22 * night)
         for lx, ly, r in lights.car_lights:
-            _glow(acc, lx, ly, min(r, 6.0), (255, 40, 30), 0.7 * night)
-        a += acc
-    a = np.clip(a, 0, 255)
+            _glow(a, lx, ly, min(r, 6.0), (255, 40, 30), 0.7 * night)
     # the sky is painted after the darkening: the night sky is dark and flat by itself
-    horizon = float(np.argmax(~sky_mask.all(axis=1))) if (~sky_mask).any() else h * 0.5
-    sky = _sky(rng, h, w, max(horizon, h * 0.3), day)
-    a[sky_mask] = sky[sky_mask]
+    rows = min(h, int(np.ceil(horizon)) + 1)
+    sky = _sky(rng, rows, w, horizon, day)
+    top, mask = a[:rows], sky_mask[:rows]
+    top[mask] = sky[mask]
+    rest = sky_mask[rows:]
+    if rest.any():  # never leave the placeholder colour anywhere
+        a[rows:][rest] = sky[-1, 0]
+    out = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
     if night > 0.3:
-        out = Image.fromarray(a.astype(np.uint8))
         d = ImageDraw.Draw(out)
         for quad in lights.windows:
             d.polygon([(float(x), float(y)) for x, y in quad], fill=_jit(rng, (245, 205, 110), 15))
-        a = np.asarray(out, dtype=np.float32).copy()
-    out = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
     buf = io.BytesIO()
-    out.save(buf, format="PNG", optimize=False, compress_level=6)
+    out.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
