@@ -239,7 +239,9 @@ def _run_jobs(
 
     with bar if bar is not None else nullcontext():
         if bar is not None:
-            task = bar.add_task(f"describe {city} ({d.backend})", total=len(jobs))
+            task = bar.add_task(
+                f"describe {city} ({d.backend})", total=len(jobs), rate="-", tokens="0", failed="0"
+            )
         d.run(jobs, cache, on_result)
     for t in stats:
         stats[t]["calls"] = d.calls.get(t, 0)
