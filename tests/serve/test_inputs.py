@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import struct
-import zlib
 
 import pytest
-from PIL import Image
+from serve_helpers import bomb_png, png_bytes
 
 from perceptops.serve.inputs import (
     Limits,
@@ -23,23 +20,6 @@ from perceptops.serve.inputs import (
 LIMITS = Limits(max_bytes=1 << 20, max_pixels=4_000_000, max_images=4)
 TARGETS = ["women-crime", "women-traffic", "middle-aged-crime"]
 GROUPS = ["women", "middle-aged"]
-
-
-def png_bytes(w: int = 32, h: int = 24, mode: str = "RGB") -> bytes:
-    buf = io.BytesIO()
-    Image.new(mode, (w, h), 128).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def bomb_png(w: int, h: int) -> bytes:
-    """A tiny PNG whose header declares w x h pixels (the data is a few hundred bytes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    idat = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def status_of(fn, *args) -> RequestError:

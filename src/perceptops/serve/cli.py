@@ -27,14 +27,19 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Import every `champion` from MLflow into the BentoML store and build the bento (offline)."""
+        import contextlib
+        import sys
+
         from perceptops.config import load_params
         from perceptops.paths import project_root
         from perceptops.serve.package import package
 
         root = project_root()
-        out = package(
-            load_params(root / "params.yaml"), root, allow_missing=allow_missing, build=not no_build
-        )
+        # Progress and library chatter go to stderr so `--json` stdout stays one JSON document.
+        with contextlib.redirect_stdout(sys.stderr):
+            out = package(
+                load_params(root / "params.yaml"), root, allow_missing=allow_missing, build=not no_build
+            )
         if as_json:
             typer.echo(json.dumps(out, indent=2))
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,13 @@ def _labels(mv: Any, target: str) -> dict[str, str]:
 def _find_reusable(name: str, labels: dict[str, str]) -> Any:
     """An earlier import of the same MLflow version (same run): re-packaging must not grow the store."""
     import bentoml
+    from bentoml.exceptions import NotFound
 
-    for m in bentoml.models.list(name):
+    try:
+        found = bentoml.models.list(name)
+    except NotFound:  # first package of this model
+        return None
+    for m in found:
         ml = m.info.labels
         if (
             ml.get("mlflow.version") == labels["mlflow.version"]
@@ -79,8 +85,14 @@ def import_champions(params: Any, root: Path, allow_missing: bool = False) -> li
     import bentoml
     import bentoml.mlflow
 
+    from perceptops.progress import track
+
+    os.environ.setdefault(
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"
+    )  # one bar (ours), not one per model
+    targets = ["general", *params.target_names()]
     entries, missing = [], []
-    for target in ["general", *params.target_names()]:
+    for target in track(targets, description="import champions", total=len(targets)):
         name = model_name(target)
         try:
             mv = get_version(reg, name, alias=CHAMPION)
@@ -172,7 +184,6 @@ def write_runtime(params: Any, root: Path, entries: list[dict[str, Any]]) -> Any
 
 def build_bento(params: Any, root: Path, tags: list[str], labels: dict[str, str]) -> Any:
     """``bentoml build`` of bentofile.yaml (models added), build context <project>/src, offline."""
-    import bentoml
     from ruamel.yaml import YAML
 
     f = root / BENTOFILE
@@ -186,12 +197,18 @@ def build_bento(params: Any, root: Path, tags: list[str], labels: dict[str, str]
     cfg["name"] = params.serve.bento
     cfg["models"] = [*(cfg.get("models") or []), *tags]
     cfg["labels"] = {**(cfg.get("labels") or {}), **labels}
-    service = cfg.pop("service")
     cfg.pop("build_ctx", None)
-    try:
-        return bentoml.bentos.build(service, build_ctx=str(root / "src"), **cfg)
-    except Exception as err:  # BentoML's own errors are long; keep the cause on one line
-        raise BackendError(f"bentoml build failed ({type(err).__name__}: {err}); check {f}") from err
+    import bentoml
+
+    # The models to include are only known now: build from a copy of bentofile.yaml that lists them.
+    with tempfile.TemporaryDirectory(prefix="perceptops-bentofile-") as tmp:
+        merged = Path(tmp) / BENTOFILE
+        with open(merged, "w") as fh:
+            YAML(typ="safe").dump(cfg, fh)
+        try:
+            return bentoml.bentos.build_bentofile(str(merged), build_ctx=str(root / "src"))
+        except Exception as err:  # BentoML's own errors are long; keep the cause on one line
+            raise BackendError(f"bentoml build failed ({type(err).__name__}: {err}); check {f}") from err
 
 
 def package(params: Any, root: Path, allow_missing: bool = False, build: bool = True) -> dict[str, Any]:

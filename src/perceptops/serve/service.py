@@ -21,6 +21,7 @@ from typing import Any
 
 import bentoml
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -155,17 +156,20 @@ class _TooLarge(Exception):
         self.size = size
 
 
+# A Starlette app (not a wrapper around one): BentoML's PassiveMount then routes only our three paths
+# here, and its own /docs.json, /livez, /readyz, /metrics keep working.
 api = Starlette(
     routes=[
         Route("/score", _score, methods=["POST"]),
         Route("/score_batch", _score_batch, methods=["POST"]),
         Route("/models", _models, methods=["GET"]),
-    ]
+    ],
+    middleware=[Middleware(BodyLimit)],
 )
 
 
 @bentoml.service(name="perceptops", traffic={"timeout": SERVE.timeout_s})
-@bentoml.asgi_app(BodyLimit(api), path="/")
+@bentoml.asgi_app(api, path="/")
 class SafetyService:
     """Public API. Validation, decoding and descriptions happen here; scoring in ``Scorer`` batches."""
 
@@ -179,6 +183,11 @@ class SafetyService:
         self.groups = list(self.params.groups)
         self.targets = [t for t in self.runtime.targets if t != GENERAL]
         self.entries = {m.target: m for m in self.runtime.models}
+
+    async def __is_ready__(self) -> bool:
+        """Ready only when the scorer (encoders + models) answers too, so /readyz means /score works."""
+        check = getattr(self.scorer, "is_ready", None)
+        return True if check is None else bool(await check(5))
 
     # -- request reading ------------------------------------------------------------------------
     async def _form_or_json(self, request: Request) -> tuple[str, Any]:
