@@ -16,6 +16,7 @@ ROAD = (80, 80, 85)
 SIDEWALK = (185, 185, 180)
 CAR = (200, 30, 30)
 SKIN = (225, 170, 130)
+COAT = (40, 40, 55)
 
 
 def street(
@@ -30,8 +31,10 @@ def street(
     a[: int(0.75 * h), : w // 4] = TREE
     if car:
         a[int(0.65 * h) : int(0.8 * h), int(0.4 * w) : int(0.6 * w)] = CAR
-    if person:
-        a[int(0.55 * h) : int(0.85 * h), int(0.85 * w) : int(0.9 * w)] = SKIN
+    if person:  # a skin-toned head over a dark coat, on the sidewalk
+        top, x0 = int(0.55 * h), int(0.85 * w)
+        a[top : top + 12, x0 : x0 + 10] = SKIN
+        a[top + 12 : top + 50, x0 - 2 : x0 + 12] = COAT
     if night:  # street lamps light the road a little; the sky stays dark and flat
         a[hz:] = (a[hz:].astype(np.int32) * 0.5).astype(np.uint8)
     return Image.fromarray(a)

@@ -23,7 +23,8 @@ def test_drawn_street_classes_in_place():
     assert at(lab, 0.9, 0.3) == "road"
     assert at(lab, 0.9, 0.95) == "sidewalk"
     assert at(lab, 0.72, 0.5) == "car"
-    assert at(lab, 0.7, 0.87) == "person"
+    assert at(lab, 0.57, 0.865) == "person"  # the head
+    assert at(lab, 0.7, 0.865) == "person"  # the body under it
 
 
 def test_drawn_street_fractions():
@@ -56,3 +57,25 @@ def test_saturated_blob_in_sky_is_not_a_car():
     a[10:30, 150:200] = (200, 30, 30)  # a red sign high up: not on the road half
     lab = pixel_label_map(a)
     assert (lab == C["car"]).sum() == 0
+
+
+def test_thin_saturated_line_is_not_a_car():
+    a = np.array(working_array(street(car=False)))
+    a[130:, 158:162] = (230, 200, 30)  # a yellow centre line: long and thin
+    lab = pixel_label_map(a)
+    assert (lab == C["car"]).sum() == 0
+
+
+def test_big_skin_toned_wall_is_not_a_person():
+    a = np.array(working_array(street(car=False)))
+    a[60:200, 200:320] = (215, 165, 125)  # a beige facade: far larger than a head
+    lab = pixel_label_map(a)
+    assert (lab == C["person"]).sum() == 0
+
+
+def test_sidewalk_found_at_night_by_relative_lightness():
+    a = np.array(working_array(street(car=False))).astype(np.float32)
+    a[a.shape[0] // 2 :] *= 0.2  # everything on the ground much darker; sidewalk still lighter than road
+    lab = pixel_label_map(a.astype(np.uint8))
+    assert at(lab, 0.9, 0.95) == "sidewalk"
+    assert at(lab, 0.9, 0.5) == "road"
