@@ -132,20 +132,31 @@ def test_synthetic_city_survey(tmp_path, fake_simulate):
     assert json.loads(lay.metrics("survey/s").read_text()) == m
 
 
-def pp1_city(tmp_path, n=6):
+def pp1_city(tmp_path, n=6, duplicate=False):
     root = tmp_path / "pp1"
     (root / "images").mkdir(parents=True)
     lines = ["image,qs_safer,city,lat,lon"]
     for i in range(n):
         (root / "images" / f"img{i}.jpg").write_bytes(jpeg_bytes(noise_image(100 + i)))
         lines.append(f"img{i}.jpg,{2 + i},Boston,42.3,-71.0")
+    if duplicate:  # Place Pulse 1.0 has the same photo for two entries at one location, with two scores
+        (root / "images" / "imgdup.jpg").write_bytes((root / "images" / "img0.jpg").read_bytes())
+        lines.append("imgdup.jpg,9,Boston,42.3,-71.0")
     (root / "scores.csv").write_text("\n".join(lines) + "\n")
     return root
 
 
 def test_placepulse1_panel_and_crowd_scores(tmp_path, fake_simulate):
     lay = project_at(tmp_path)
-    p = make_params({"b": {"source": "placepulse1", "path": str(pp1_city(tmp_path)), "panel": {"seed": 4}}})
+    p = make_params(
+        {
+            "b": {
+                "source": "placepulse1",
+                "path": str(pp1_city(tmp_path, duplicate=True)),
+                "panel": {"seed": 4},
+            }
+        }
+    )
     ingest_city(p, lay, "b")
     validate_city(p, lay, "b")
     with pytest.raises(DataError, match=r"scene@b"):
@@ -169,9 +180,12 @@ def test_placepulse1_panel_and_crowd_scores(tmp_path, fake_simulate):
     qs = pd.read_parquet(lay.qscores("b"))
     crowd = qs[(qs["group"] == "all") & (qs["scenario"] == "general")]
     by_source = dict(zip(valid["image_id"], valid["source_id"], strict=True))
+    # img0 and imgdup are the same bytes: one image whose crowd score is the mean of both entries (2 and 9)
     assert {by_source[i]: q for i, q in zip(crowd["image_id"], crowd["q"], strict=True)} == {
-        f"img{i}": 2.0 + i for i in range(6)
+        "img0": 5.5,
+        **{f"img{i}": 2.0 + i for i in range(1, 6)},
     }
+    assert dict(zip(items["image_id"].map(by_source), items["score"], strict=True))["img0"] == 5.5
     assert {"women", "men"} <= set(qs["group"])
 
     p_off = make_params(

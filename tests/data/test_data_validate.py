@@ -53,7 +53,9 @@ def test_metrics_count_every_bad_input(validated):
     for r in bad.values():
         expected_reasons[r] = expected_reasons.get(r, 0) + 1
     assert m["by_reason"] == expected_reasons
-    assert m["bad_share"] == pytest.approx(len(bad) / len(CORPUS_EXPECT), abs=1e-6)
+    # the exact duplicate is quarantined and counted, but de-duplication is not "bad input"
+    assert m["duplicates"] == 1
+    assert m["bad_share"] == pytest.approx((len(bad) - 1) / len(CORPUS_EXPECT), abs=1e-6)
     assert m["passed"] is True and m["near_duplicates"] == 1
     assert m["ingest_issues"] == {"csv_rows_without_image": 1}
     assert m["expectations"]["lat_range"] == {"success": False, "unexpected": 1}
@@ -109,8 +111,9 @@ def test_drop_near_duplicates_bbox_and_changed_files(tmp_path):
     assert q.loc["good_3.jpg", "reason"] == "outside_bbox"
     assert q.loc["good_4.jpg", "reason"] == "changed_since_ingest"
     assert "near_1.jpg" not in set(read_valid(lay, "x")["path"])
-    # dropped near duplicates are de-duplication, not bad input: they do not raise the bad share
-    assert m["bad_share"] == pytest.approx((m["quarantined"] - 1) / m["total"], abs=1e-6)
+    # dropped near and exact duplicates are de-duplication, not bad input: they do not raise the bad share
+    assert m["by_reason"]["duplicate"] == 1 and m["by_reason"]["near_duplicate"] == 1
+    assert m["bad_share"] == pytest.approx((m["quarantined"] - 2) / m["total"], abs=1e-6)
 
 
 def test_stage_fails_above_max_bad_share_after_writing(tmp_path):

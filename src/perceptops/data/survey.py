@@ -48,6 +48,23 @@ def read_survey_file(path: Path) -> pd.DataFrame:
     return df
 
 
+def image_scores(layout: Layout, city: str, valid: pd.DataFrame) -> pd.DataFrame:
+    """Crowd score per valid image (``image_id``, ``score``).
+
+    The same photo can stand for several Place Pulse entries (same bytes, same location, different
+    scores): its score is the mean over every source id that maps to it, duplicates included.
+    """
+    import pandas as pd
+
+    path = layout.ingest_dir(city) / "scores.parquet"
+    if not path.is_file():
+        raise DataError(f"{path} not found: re-run `dvc repro ingest@{city}`")
+    scores = pd.read_parquet(path)
+    ids = read_manifest(layout, city)[["source_id", "image_id"]]
+    s = ids.merge(scores, on="source_id").groupby("image_id", as_index=False)["score"].mean()
+    return s[s["image_id"].isin(set(valid["image_id"]))].sort_values("image_id").reset_index(drop=True)
+
+
 def _panel_votes(params: Params, layout: Layout, city: str) -> pd.DataFrame:
     """Simulated individual-level votes over valid images, driven by scene parse + crowd score."""
     import pandas as pd
@@ -55,22 +72,18 @@ def _panel_votes(params: Params, layout: Layout, city: str) -> pd.DataFrame:
     from perceptops.data.simulate import simulate_panel
 
     valid = read_valid(layout, city)
-    scores_path = layout.ingest_dir(city) / "scores.parquet"
-    if not scores_path.is_file():
-        raise DataError(f"{scores_path} not found: re-run `dvc repro ingest@{city}`")
     scene_path = layout.scene(city)
     if not scene_path.is_file():
         raise DataError(
             f"{scene_path} not found: run `dvc repro scene@{city}` first (the panel needs the scene parse)"
         )
-    scores = pd.read_parquet(scores_path)
     scene = pd.read_parquet(scene_path)
-    items = valid[["image_id", "source_id"]].merge(scores, on="source_id").drop(columns="source_id")
+    items = image_scores(layout, city, valid)
     scene_cols = [
         c for c in scene.columns if c not in ("backend",) and pd.api.types.is_numeric_dtype(scene[c])
     ]
     items = items.merge(scene[["image_id", *scene_cols]], on="image_id")
-    items = items.drop_duplicates("image_id").sort_values("image_id").reset_index(drop=True)
+    items = items.sort_values("image_id").reset_index(drop=True)
     if items.empty:
         raise DataError(f"city {city!r}: no valid image has both a crowd score and a scene parse")
     return simulate_panel(items, params.city(city).panel, list(params.scenarios))
@@ -230,8 +243,7 @@ def _crowd_rows(layout: Layout, city: str, valid: pd.DataFrame, votes: pd.DataFr
     """Place Pulse 1.0: the given crowd Q-score is the truth for group all, scenario general."""
     import pandas as pd
 
-    scores = pd.read_parquet(layout.ingest_dir(city) / "scores.parquet")
-    rows = valid[["image_id", "source_id"]].merge(scores, on="source_id").drop_duplicates("image_id")
+    rows = image_scores(layout, city, valid)
     gv = votes[votes["scenario"] == "general"]
     c = counts(gv) if len(gv) else pd.DataFrame(columns=["wins", "losses", "ties", "n"])
     c = c.reindex(rows["image_id"]).fillna(0).astype("int64").reset_index(drop=True)
