@@ -73,13 +73,30 @@ def project(upstream_template, empty_db, tmp_path) -> Path:
     return dest
 
 
-@pytest.fixture
-def registered(project):
-    """The project after the register stage ran in-process (auto-promotion on)."""
+@pytest.fixture(scope="session")
+def registered_template(upstream_template, empty_db, tmp_path_factory):
+    """The template after the register stage ran in-process (auto-promotion on), once per session."""
     from perceptops.registry.register import register_all
 
-    out = register_all(load(project), project)
-    return project, out
+    dest = tmp_path_factory.mktemp("registered") / "proj"
+    shutil.copytree(upstream_template, dest, symlinks=True)
+    seed_db(dest, empty_db)
+    out = register_all(load(dest), dest)
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    return dest, out
+
+
+@pytest.fixture
+def registered(registered_template, tmp_path):
+    """A private copy of the registered project (own sqlite store, events log and DVC cache; the run
+    artifacts stay in the template's folder, which these tests only read)."""
+    src, out = registered_template
+    dest = tmp_path / "proj"
+    shutil.copytree(src, dest, symlinks=True)
+    return dest, out
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``perceptops registry list``: models, versions, aliases and key metrics (one registry query)."""
+"""``perceptops registry list``: models, versions, aliases and key metrics (two registry queries)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from perceptops.registry import PREFIX
 
 
 def list_models(reg: Any) -> list[dict[str, Any]]:
+    # Version search results carry no aliases: take them from the registered models (alias -> version).
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for m in reg.client.search_registered_models(f"name LIKE '{PREFIX}%'"):
+        for alias, ver in (m.aliases or {}).items():
+            aliases.setdefault((m.name, str(ver)), []).append(alias)
     versions = reg.client.search_model_versions(f"name LIKE '{PREFIX}%'")
     models: dict[str, list[dict[str, Any]]] = {}
     for v in versions:
@@ -15,7 +20,7 @@ def list_models(reg: Any) -> list[dict[str, Any]]:
         models.setdefault(v.name, []).append(
             {
                 "version": str(v.version),
-                "aliases": sorted(v.aliases or []),
+                "aliases": sorted(aliases.get((v.name, str(v.version)), [])),
                 "accuracy": float(t["eval.accuracy"]) if "eval.accuracy" in t else None,
                 "f1": float(t["eval.f1"]) if "eval.f1" in t else None,
                 "train_city": t.get("train_city"),
