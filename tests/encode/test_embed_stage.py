@@ -30,9 +30,9 @@ def test_embed_writes_outs_and_reruns_from_cache(tmp_path: Path):
     # (target, i % 3) -> 3 unique texts per target
     assert s["text_forwards"] == 3 * n_targets
     enc = load_encoders(layout, "town")
-    assert enc["image"]["dim"] == 171 and enc["text"]["dim"] == 2048
+    assert enc["image"]["dim"] == 178 and enc["text"]["dim"] == 2048
     got_ids, X = load_image_embeddings(layout, "town")
-    assert got_ids == ids and X.shape == (5, 171) and X.dtype == np.float32
+    assert got_ids == ids and X.shape == (5, 178) and X.dtype == np.float32
     t_ids, T = load_text_embeddings(layout, "town", "women-crime")
     assert t_ids == ids and T.shape == (5, 2048)
     schema = pq.read_schema(layout.embed_dir("town") / "image.parquet")

@@ -13,9 +13,10 @@ import numpy as np
 from perceptops.encode.fingerprint import local_model_path, looks_like_path, path_fingerprint
 from perceptops.errors import BackendError
 
-BUILTIN_VERSION = "1"
+BUILTIN_VERSION = "2"
 TFLITE_VERSION = "1"
 HF_VERSION = "1"
+PIXEL_CLASSES = ("road", "sidewalk", "building", "vegetation", "sky", "person", "car")
 WORK_SIZE = (128, 96)  # (w, h) of the built-in features' working copy
 
 
@@ -37,7 +38,7 @@ def _hist(
 def builtin_features(image: Any) -> np.ndarray:
     """Documented pixel features of one PIL image (float32, L2-normalised).
 
-    Blocks, in order (171 values before normalisation):
+    Blocks, in order (178 values before normalisation):
     1. colour histograms (35): hue of coloured pixels (S > 0.15, V > 0.15) in 18 bins weighted by S plus
        one bin for grey/dark pixels; saturation in 8 bins; value in 8 bins (each Hellinger-mapped).
     2. a 4x4 grid (96): per cell mean R, G, B, mean saturation, green share (70 <= H <= 170, S > 0.25)
@@ -49,6 +50,9 @@ def builtin_features(image: Any) -> np.ndarray:
     5. scene cues (6): green share, saturated non-green share in the lower half (cars), skin-tone share
        (H 10-35, S 0.2-0.6), low-saturation grey share of the lower half (road), blue-or-bright share of
        the upper half (sky), dark share (V < 0.2; night).
+    6. pixel-rule classes (7): square roots of the road, sidewalk, building, vegetation, sky, person
+       and car shares of the ``pixel`` scene backend's label map (perceptops.scene.pixel) at up to
+       320 px - the square root lifts small but telling shares (people, cars).
     Each block is scaled to norm about 1 (histograms exactly), then the whole vector is L2-normalised.
     """
     from PIL import Image
@@ -108,16 +112,29 @@ def builtin_features(image: Any) -> np.ndarray:
         sky.mean(),
         (v < 0.2).mean(),
     ]
-    vec = np.concatenate(
-        [colour, _block(grid), np.concatenate(edges) / np.sqrt(3), _block(stats), _block(cues)]
-    )
+    from perceptops.scene import CITYSCAPES_CLASSES
+    from perceptops.scene.photometric import working_array
+    from perceptops.scene.pixel import PIXEL_SIDE, pixel_label_map
+
+    labels = pixel_label_map(working_array(image, PIXEL_SIDE))
+    counts = np.bincount(labels.ravel(), minlength=len(CITYSCAPES_CLASSES)) / labels.size
+    classes = np.sqrt([counts[CITYSCAPES_CLASSES.index(c)] for c in PIXEL_CLASSES])
+    blocks = [
+        colour,
+        _block(grid),
+        np.concatenate(edges) / np.sqrt(3),
+        _block(stats),
+        _block(cues),
+        _block(classes),
+    ]
+    vec = np.concatenate(blocks)
     n = np.linalg.norm(vec)
     return (vec / n if n > 0 else vec).astype(np.float32)
 
 
 class BuiltinImageEncoder:
     kind = "builtin"
-    dim = 35 + 96 + 24 + 10 + 6
+    dim = 35 + 96 + 24 + 10 + 6 + len(PIXEL_CLASSES)
 
     def __init__(self) -> None:
         self.id = f"builtin-image:pixel-features:{self.dim}:v{BUILTIN_VERSION}"
