@@ -179,3 +179,15 @@ class FakeOpenAI:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+if __name__ == "__main__":  # a healthy server in its own process (benchmarks): --port P --latency S
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--latency", type=float, default=0.0)
+    a = ap.parse_args()
+    FakeOpenAI(latency_s=a.latency, port=a.port).start()
+    print("ready", flush=True)
+    threading.Event().wait()

@@ -40,6 +40,21 @@ CREATE INDEX IF NOT EXISTS responses_target ON responses (target, prompt_hash);
 """
 
 
+# Insert, or update a previous row: attempts add up; a failure never replaces an answer; ``created`` is
+# when the answer first arrived (kept when an answer is stored again).
+UPSERT = """
+INSERT INTO responses (key, image_id, target, backend, model, prompt_hash, gen, raw, parsed, usage, latency_s,
+                       error, attempts, created, updated)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT(key) DO UPDATE SET
+    raw = excluded.raw, parsed = excluded.parsed, usage = excluded.usage, latency_s = excluded.latency_s,
+    error = excluded.error, attempts = responses.attempts + excluded.attempts, gen = excluded.gen,
+    created = CASE WHEN responses.parsed IS NULL THEN excluded.created ELSE responses.created END,
+    updated = excluded.updated
+WHERE responses.parsed IS NULL OR excluded.parsed IS NOT NULL
+"""
+
+
 def cache_key(image_id: str, prompt_hash: str, backend: str, model: str, gen: dict[str, Any]) -> str:
     return sha256_text(stable_json([image_id, prompt_hash, backend, model, gen]))
 
@@ -145,43 +160,13 @@ class ResponseCache:
     ) -> None:
         """Store one answer (or failure) and commit at once. A success is never overwritten by a failure."""
         ts = now_iso()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                prev = self._db.execute(
-                    "SELECT parsed, attempts, created FROM responses WHERE key=?", (key,)
-                ).fetchone()
-                if prev is not None and prev[0] is not None and parsed is None:
-                    self._db.execute("ROLLBACK")
-                    return
-                total = attempts + (prev[1] if prev is not None else 0)
-                created = prev[2] if prev is not None and prev[0] is not None else ts
-                self._db.execute(
-                    "INSERT OR REPLACE INTO responses (key, image_id, target, backend, model, prompt_hash, gen, raw,"
-                    " parsed, usage, latency_s, error, attempts, created, updated)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        key,
-                        image_id,
-                        target,
-                        backend,
-                        model,
-                        prompt_hash,
-                        stable_json(gen),
-                        raw,
-                        json.dumps(parsed, sort_keys=True) if parsed is not None else None,
-                        json.dumps(usage or {}, sort_keys=True),
-                        latency_s,
-                        error,
-                        total,
-                        created,
-                        ts,
-                    ),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        row = (
+            key, image_id, target, backend, model, prompt_hash, stable_json(gen), raw,
+            json.dumps(parsed, sort_keys=True) if parsed is not None else None,
+            json.dumps(usage or {}, sort_keys=True), latency_s, error, attempts, ts, ts,
+        )  # fmt: skip
+        with self._lock:  # one statement = one atomic, committed transaction
+            self._db.execute(UPSERT, row)
 
     def count(self, ok: bool | None = None) -> int:
         q = "SELECT COUNT(*) FROM responses"
