@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from perceptops.errors import BackendError
+from perceptops.errors import BackendError, PerceptopsError
+from perceptops.serve.inputs import GENERAL, RequestError
 
 
 def describe_images(params: Any, images: list[Any], missing: list[list[str]]) -> list[dict[str, str]]:
@@ -53,11 +54,11 @@ def describe_images(params: Any, images: list[Any], missing: list[list[str]]) ->
                 p = prompts[target]
                 key = cache_key(image_id, p.hash, describer.backend, describer.model, describer.gen_params())
                 jobs.append((i, Job(key, image_id, target, p, image_path=path, scene=scenes.get(i))))
-        index = {job.key: i for i, job in jobs}
+        index = {id(job): i for i, job in jobs}  # by object: identical images in one request share a key
 
         def on_result(job: Any, outcome: Any) -> None:
             if outcome.parsed and outcome.parsed.get("description"):
-                out[index[job.key]][job.target] = str(outcome.parsed["description"])
+                out[index[id(job)]][job.target] = str(outcome.parsed["description"])
             else:
                 errors.append(f"{job.target}: {outcome.error or 'no description'}")
 
@@ -67,3 +68,35 @@ def describe_images(params: Any, images: list[Any], missing: list[list[str]]) ->
     if errors:
         raise BackendError(f"describer {describer.backend!r} failed: {'; '.join(errors[:3])}")
     return out
+
+
+def complete_descriptions(
+    params: Any, targets: list[str], images: list[Any], texts: list[dict[str, str]]
+) -> list[list[str]]:
+    """Fill the descriptions a client left out (in place); returns the targets written per image.
+
+    With ``serve.describer: none``, or a describer that cannot run (missing key, model, dependency),
+    the answer is a 422 that names the missing descriptions.
+    """
+    needed = [GENERAL, *targets]
+    missing = [[t for t in needed if t not in tx] for tx in texts]
+    if not any(missing):
+        return missing
+    names = ", ".join(sorted({t for m in missing for t in m}, key=needed.index))
+    if params.serve.describer == "none":
+        raise RequestError(
+            422,
+            f"missing descriptions for: {names}; send them in 'descriptions' "
+            "(no describer is configured: serve.describer is 'none')",
+        )
+    try:
+        written = describe_images(params, images, missing)
+    except PerceptopsError as err:
+        raise RequestError(
+            422,
+            f"missing descriptions for: {names}; send them in 'descriptions' "
+            f"(the configured describer is unavailable: {err})",
+        ) from None
+    for tx, w in zip(texts, written, strict=True):
+        tx.update(w)
+    return missing

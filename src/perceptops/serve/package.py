@@ -175,7 +175,7 @@ def write_runtime(params: Any, root: Path, entries: list[dict[str, Any]]) -> Any
         dest = Path(m.path)
         data = snapshot_params(params, root, dest)
         with open(dest / "params.yaml", "w") as f:
-            YAML(typ="safe").dump(data, f)
+            YAML().dump(data, f)  # round-trip dumper keeps key order (groups, scenarios)
         if (root / "prompts").is_dir():
             shutil.copytree(root / "prompts", dest / "prompts")
         write_json(dest / MANIFEST, {"models": entries, "threshold": params.evaluate.threshold, "git": git})

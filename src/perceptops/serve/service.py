@@ -294,32 +294,9 @@ class SafetyService:
         return await run_in_threadpool(scorer.encode_score, items)  # in-process (Service.inner())
 
     def complete_descriptions(self, images: list[Any], texts: list[dict[str, str]]) -> list[list[str]]:
-        """Fill missing descriptions with the configured describer; 422 naming them when there is none."""
-        needed = [GENERAL, *self.targets]
-        missing = [[t for t in needed if t not in tx] for tx in texts]
-        if not any(missing):
-            return missing
-        names = sorted({t for m in missing for t in m}, key=needed.index)
-        if self.params.serve.describer == "none":
-            raise RequestError(
-                422,
-                f"missing descriptions for: {', '.join(names)}; send them in 'descriptions' "
-                "(no describer is configured: serve.describer is 'none')",
-            )
-        from perceptops.errors import PerceptopsError
-        from perceptops.serve.describing import describe_images
+        from perceptops.serve.describing import complete_descriptions
 
-        try:
-            written = describe_images(self.params, images, missing)
-        except PerceptopsError as err:
-            raise RequestError(
-                422,
-                f"missing descriptions for: {', '.join(names)}; send them in 'descriptions' "
-                f"(the configured describer is unavailable: {err})",
-            ) from None
-        for tx, w in zip(texts, written, strict=True):
-            tx.update(w)
-        return missing
+        return complete_descriptions(self.params, self.targets, images, texts)
 
     def result(
         self, raw: bytes, image: Any, scores: dict[str, float], described: list[str]
