@@ -96,3 +96,16 @@ def test_segformer_id_follows_the_weights(tiny_segformer: Path, tmp_path: Path):
         next(m.parameters()).add_(1.0)
     m.save_pretrained(copy)
     assert TransformersBackend(str(copy)).id != a.id
+
+
+def test_tflite_worker_pool_matches_single_process(deeplab: Path):
+    images = [street(), street(night=True), street(person=True)]
+    single = TFLiteBackend(str(deeplab), threads=1)
+    pooled = TFLiteBackend(str(deeplab), threads=2)
+    try:
+        a, b = single.label_maps(images), pooled.label_maps(images)
+        assert pooled._pool is not None  # the images really went to worker processes
+    finally:
+        pooled.close()
+        single.close()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
