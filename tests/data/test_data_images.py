@@ -117,3 +117,18 @@ def test_unreadable_path(tmp_path):
     with pytest.raises(ImageRejected) as info:
         load_rgb(tmp_path / "missing.jpg")
     assert info.value.reason == images.UNREADABLE
+
+
+def test_bomb_header_in_a_file_refused_without_decoding(tmp_path, no_decoding):
+    p = tmp_path / "bomb.jpg"  # a PNG named .jpg, declaring 30000x30000, padded with junk
+    p.write_bytes(png_header_only(30000, 30000) + b"\0" * 1_000_000)
+    with pytest.raises(ImageRejected) as info:
+        load_rgb(p)
+    assert info.value.reason == images.TOO_LARGE and no_decoding == []
+
+
+def test_zero_byte_file_on_disk(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageRejected) as info:
+        load_rgb(tmp_path / "empty.png")
+    assert info.value.reason == images.EMPTY

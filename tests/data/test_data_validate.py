@@ -83,10 +83,12 @@ def test_valid_table_contract(validated):
 def test_escaping_symlink_is_never_read(tmp_path, monkeypatch):
     params, lay, folder = setup_city(tmp_path)
     read = []
-    orig = images.read_bytes
-    monkeypatch.setattr(images, "read_bytes", lambda p: read.append(str(p)) or orig(p))
+    for name in ("hash_file", "read_header", "decode_rgb"):  # every way the data layer opens a file
+        orig = getattr(images, name)
+        monkeypatch.setattr(images, name, lambda p, *a, _f=orig, **k: read.append(str(p)) or _f(p, *a, **k))
     ingest_city(params, lay, "x")
-    assert read and not any("escape" in p or "secret" in p for p in read)
+    validate_city(params, lay, "x")
+    assert len(read) > 30 and not any("escape" in p or "secret" in p for p in read)
 
 
 def test_ingest_is_deterministic(tmp_path):

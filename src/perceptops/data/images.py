@@ -40,19 +40,35 @@ class Header:
     mode: str
 
 
-def _open(data: bytes, max_pixels: int):
-    """Open lazily (header only) and refuse oversized images before anything is decoded."""
+Source = bytes | str | os.PathLike
+
+
+def _open(src: Source, max_pixels: int):
+    """Open lazily (header only) and refuse oversized images before anything is decoded.
+
+    ``src`` is the bytes or a path; a path is read only as far as the header (a 2 GB file with a
+    bomb header costs a few bytes of reading).
+    """
     import warnings
 
     from PIL import Image, UnidentifiedImageError
 
-    if not data:
-        raise ImageRejected(EMPTY, "zero-byte file")
+    if isinstance(src, bytes):
+        if not src:
+            raise ImageRejected(EMPTY, "zero-byte file")
+        fp: io.BytesIO | Path = io.BytesIO(src)
+    else:
+        fp = Path(src)
+        try:
+            if fp.stat().st_size == 0:
+                raise ImageRejected(EMPTY, "zero-byte file")
+        except OSError as err:
+            raise ImageRejected(UNREADABLE, f"{fp}: {err.strerror or err}") from None
     try:
         with warnings.catch_warnings():
             # Our own limit (validate.max_pixels) decides below; Pillow's hard error (2x its limit) still fires.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(fp)
     except Image.DecompressionBombError as err:
         # Pillow's own guard fires in open() for headers far above its limit: same verdict as ours.
         raise ImageRejected(TOO_LARGE, f"header declares too many pixels ({err})") from None
@@ -60,18 +76,21 @@ def _open(data: bytes, max_pixels: int):
         raise ImageRejected(
             UNDECODABLE, "not a recognised image format (content, not extension, decides)"
         ) from None
+    except PermissionError as err:
+        raise ImageRejected(UNREADABLE, f"{fp}: {err.strerror or err}") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageRejected(UNDECODABLE, f"header unreadable: {err}") from None
     w, h = im.size
     if w * h > max_pixels:
+        im.close()
         raise ImageRejected(TOO_LARGE, f"{w}x{h} = {w * h} pixels > validate.max_pixels={max_pixels}")
     return im
 
 
-def read_header(data: bytes, max_pixels: int) -> Header:
+def read_header(src: Source, max_pixels: int) -> Header:
     """Format, size and mode from the header; no pixel data is decoded."""
-    im = _open(data, max_pixels)
-    return Header(format=im.format or "", width=im.size[0], height=im.size[1], mode=im.mode)
+    with _open(src, max_pixels) as im:
+        return Header(format=im.format or "", width=im.size[0], height=im.size[1], mode=im.mode)
 
 
 def _to_rgb(im):
@@ -98,9 +117,13 @@ def _to_rgb(im):
     return im.convert("RGB")  # CMYK, L, 1, P, YCbCr, LAB, HSV
 
 
-def decode_rgb(data: bytes, max_pixels: int, min_size: tuple[int, int] = (1, 1)):
-    """Decode bytes to an RGB PIL image; returns ``(image, original_mode)``. Raises ImageRejected."""
-    im = _open(data, max_pixels)
+def decode_rgb(src: Source, max_pixels: int, min_size: tuple[int, int] = (1, 1)):
+    """Decode bytes or a file to an RGB PIL image; returns ``(image, original_mode)``. Raises ImageRejected."""
+    with _open(src, max_pixels) as im:
+        return _decode(im, min_size)
+
+
+def _decode(im, min_size: tuple[int, int]):
     w, h = im.size
     if w < min_size[0] or h < min_size[1]:
         raise ImageRejected(TOO_SMALL, f"{w}x{h} is below the minimum {min_size[0]}x{min_size[1]}")
@@ -113,19 +136,23 @@ def decode_rgb(data: bytes, max_pixels: int, min_size: tuple[int, int] = (1, 1))
     except (SyntaxError, ValueError, MemoryError) as err:
         raise ImageRejected(UNDECODABLE, f"decoding failed: {err}") from None
     try:
-        return _to_rgb(im), mode
+        rgb = _to_rgb(im)
+        return (rgb.copy() if rgb is im else rgb), mode  # a copy outlives the closed file
     except (OSError, ValueError) as err:
         raise ImageRejected(UNDECODABLE, f"mode {mode} could not be converted to RGB: {err}") from None
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
+def hash_file(path: str | os.PathLike) -> str:
+    """sha256 of a file, streamed (memory stays flat whatever the file size): the image id."""
+    from perceptops.utils import sha256_file
+
     try:
-        return Path(path).read_bytes()
+        return sha256_file(path)
     except OSError as err:
         raise ImageRejected(UNREADABLE, f"{path}: {err.strerror or err}") from None
 
 
 def load_rgb(path: str | os.PathLike, max_pixels: int = 40_000_000):
     """Load an image file as RGB (header checked before decode). Raises :class:`ImageRejected`."""
-    im, _ = decode_rgb(read_bytes(path), max_pixels)
+    im, _ = decode_rgb(Path(path), max_pixels)
     return im

@@ -13,7 +13,7 @@ from perceptops.data import images
 from perceptops.data.manifest import typed_manifest
 from perceptops.data.sources import MISSING_FILE, PATH_ESCAPE, list_source, safe_path, source_root
 from perceptops.paths import Layout
-from perceptops.utils import sha256_bytes, write_json, write_parquet
+from perceptops.utils import write_json, write_parquet
 
 if TYPE_CHECKING:
     from perceptops.config import Params
@@ -55,20 +55,18 @@ def ingest_city(params: Params, layout: Layout, city: str) -> dict:
             )
             continue
         try:
-            data = images.read_bytes(p)
+            image_id = images.hash_file(p)
         except images.ImageRejected as err:
             rejected.append(
                 {"path": c["path"], "source_id": c["source_id"], "reason": err.reason, "detail": err.detail}
             )
             continue
         try:
-            h = images.read_header(data, HEADER_LIMIT)
+            h = images.read_header(p, HEADER_LIMIT)
             w, hh = h.width, h.height
         except images.ImageRejected:
             w = hh = 0  # validate decides why (empty, undecodable, too large)
-        rows.append(
-            {**c, "image_id": sha256_bytes(data), "width": w, "height": hh, "city": city, "source": cp.source}
-        )
+        rows.append({**c, "image_id": image_id, "width": w, "height": hh, "city": city, "source": cp.source})
 
     base = pd.DataFrame(
         rows, columns=[*lst.candidates.columns, "image_id", "width", "height", "city", "source"]

@@ -16,7 +16,7 @@ from perceptops.data.phash import near_duplicates, phash
 from perceptops.data.sources import PATH_ESCAPE, safe_path, source_root
 from perceptops.errors import DataError
 from perceptops.paths import Layout
-from perceptops.utils import read_json, sha256_bytes, write_json, write_parquet
+from perceptops.utils import read_json, write_json, write_parquet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,11 +133,10 @@ def validate_city(params: Params, layout: Layout, city: str) -> dict:
             reason[m["path"]] = (PATH_ESCAPE, why)
             continue
         try:
-            data = images.read_bytes(p)
-            if sha256_bytes(data) != m["image_id"]:
+            if images.hash_file(p) != m["image_id"]:
                 reason[m["path"]] = (CHANGED, "file bytes differ from the manifest: re-run ingest")
                 continue
-            img, mode = images.decode_rgb(data, vp.max_pixels, (vp.min_width, vp.min_height))
+            img, mode = images.decode_rgb(p, vp.max_pixels, (vp.min_width, vp.min_height))
         except images.ImageRejected as err:
             reason[m["path"]] = (err.reason, err.detail)
             continue
