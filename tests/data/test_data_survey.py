@@ -256,3 +256,28 @@ def test_with_the_real_simulator(tmp_path):
     assert b["unknown_ids"] == 0 and b["quarantined_ids"] == 0
     qs = pd.read_parquet(lay.qscores("b"))
     assert {"women", "men", "elderly"} <= set(qs["group"]) and {"traffic", "crime"} <= set(qs["scenario"])
+
+
+def test_folder_city_without_votes_writes_empty_tables(tmp_path):
+    lay = project_at(tmp_path)
+    root = tmp_path / "imgs"
+    root.mkdir()
+    for i in range(3):
+        (root / f"s{i}.jpg").write_bytes(jpeg_bytes(noise_image(200 + i)))
+    p = make_params({"f": {"source": "folder", "path": str(root)}})
+    ingest_city(p, lay, "f")
+    validate_city(p, lay, "f")
+    m = survey_city(p, lay, "f")
+    assert m["origin"] == "none" and m["votes_in"] == 0 and m["scored"] == {}
+    votes, qs = pd.read_parquet(lay.votes("f")), pd.read_parquet(lay.qscores("f"))
+    assert len(votes) == 0 and {"image_a", "image_b", "choice", "gender", "age"} <= set(votes.columns)
+    assert len(qs) == 0 and list(qs.columns) == [
+        "image_id",
+        "group",
+        "scenario",
+        "q",
+        "wins",
+        "losses",
+        "ties",
+        "n",
+    ]
