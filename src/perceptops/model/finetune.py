@@ -91,7 +91,7 @@ def self_train(
     general_net: Any, pairs: Pairs, fp: FinetuneParams, seed: int, batch_size: int
 ) -> FinetuneResult:
     """Seed with MC dropout, then self-training rounds; returns the final net and the id-keyed labels."""
-    from perceptops.model.train import cached_features, fit, predict_safe
+    from perceptops.model.train import cached_features
 
     if len(pairs) == 0:
         raise DataError(
@@ -99,8 +99,24 @@ def self_train(
         )
     order = np.argsort(np.asarray(pairs.ids, dtype=object), kind="stable")  # canonical id order
     ids = [pairs.ids[i] for i in order]
-    pos = {i: n for n, i in enumerate(ids)}
     feats = cached_features(pairs.image[order], pairs.text[order])
+    return self_train_rows(general_net, ids, feats, fp, seed, batch_size)
+
+
+def self_train_rows(
+    general_net: Any, ids: list[str], feats: Any, fp: FinetuneParams, seed: int, batch_size: int
+) -> FinetuneResult:
+    """``self_train`` on a feature source whose row r belongs to ``ids[r]`` (ids in sorted order).
+
+    The benchmark passes a source that re-runs the encoders here, to compare with cached embeddings.
+    """
+    from perceptops.model.train import fit, predict_safe
+
+    if not ids:
+        raise DataError("the pseudo-label pool is empty: no image has a description embedding")
+    if ids != sorted(ids):
+        raise ValueError("self_train_rows needs the ids in sorted order (the canonical pool order)")
+    pos = {i: n for n, i in enumerate(ids)}
     n = len(ids)
     k = min(fp.top_k, max(1, n // 2))
 

@@ -70,7 +70,8 @@ def fit(
     yt = torch.from_numpy(np.array(y, np.int64))  # a copy: inputs may be read-only arrays
     train_idx = np.asarray(train_idx, np.int64)
     val_idx = np.asarray(val_idx, np.int64)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    # foreach: one batched update over all parameter tensors (the per-tensor loop dominated small nets)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
     gen = torch.Generator().manual_seed(int(seed))
     history: list[dict] = []
     best, best_state, waited = float("inf"), None, 0
@@ -188,6 +189,35 @@ def new_net(config: dict, seed: int):
     return build_from_config(config)
 
 
+def train_rows(
+    config: dict,
+    feats: Features,
+    y: np.ndarray,
+    split: np.ndarray,
+    tp: Any,
+    seed: int,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> tuple[Any, list[dict]]:
+    """A fresh seeded net fitted on the 'train' rows, early-stopped on the 'val' rows."""
+    net = new_net(config, seed)
+    tr, va = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
+    history = fit(
+        net,
+        feats,
+        y,
+        tr,
+        va,
+        lr=tp.lr,
+        batch_size=tp.batch_size,
+        max_epochs=tp.max_epochs,
+        patience=tp.patience,
+        seed=seed,
+        weight_decay=tp.weight_decay,
+        on_epoch=on_epoch,
+    )
+    return net, history
+
+
 def train_general(params: Params, layout: Layout) -> dict:
     """The ``train_general`` stage: labels + cached (image, general text) embeddings -> models/general."""
     import pandas as pd
@@ -213,7 +243,6 @@ def train_general(params: Params, layout: Layout) -> dict:
     split = stratified_split(pairs.ids, y, tp.split, seed)
     config = net_config(params.net, enc["image"], enc["text"])
     config.update({"seed": seed, "target": "general", "city": city})
-    net = new_net(config, seed)
     feats = cached_features(pairs.image, pairs.text)
     tr, va, te = (np.flatnonzero(split == s) for s in ("train", "val", "test"))
     with make_progress(loss="-", val_loss="-") as prog:
@@ -224,20 +253,7 @@ def train_general(params: Params, layout: Layout) -> dict:
                 task, completed=epoch, loss=f"{row['loss']:.3f}", val_loss=f"{row.get('val_loss', 0):.3f}"
             )
 
-        history = fit(
-            net,
-            feats,
-            y,
-            tr,
-            va,
-            lr=tp.lr,
-            batch_size=tp.batch_size,
-            max_epochs=tp.max_epochs,
-            patience=tp.patience,
-            seed=seed,
-            weight_decay=tp.weight_decay,
-            on_epoch=tick,
-        )
+        net, history = train_rows(config, feats, y, split, tp, seed, on_epoch=tick)
     test = binary_metrics(y[te], predict_safe(net, feats, te))
     metrics = {
         "accuracy": test["accuracy"],
