@@ -79,3 +79,31 @@ def test_bad_calls(trained):
         scorer.score([Image.new("RGB", (4, 4))], ["x"], models=["women-crime"])
     with pytest.raises(ConfigError, match="at least one model"):
         Scorer(small_params(), {})
+
+
+def test_lazily_creates_the_configured_builtin_encoders(tmp_path):
+    """With no encoders passed, Scorer builds perceptops.encode's (params.encode) on first use."""
+    import torch
+
+    from perceptops.encode import get_image_encoder, get_text_encoder
+    from perceptops.model.io import save_model
+    from perceptops.model.net import build_from_config
+
+    params = small_params()
+    img, txt = get_image_encoder(params), get_text_encoder(params)
+    cfg = {
+        "adapter_dim": 8,
+        "dropout": 0.0,
+        "fusion": "concat",
+        "variant": "fusion",
+        "encoders": {"image": {"id": img.id, "dim": img.dim}, "text": {"id": txt.id, "dim": txt.dim}},
+    }
+    torch.manual_seed(0)
+    save_model(tmp_path, build_from_config(cfg), cfg)
+    model = load_model(tmp_path)
+    scorer = Scorer(params, {"general": model})
+    images = [Image.new("RGB", (96, 64), (20 * k, 120, 40)) for k in range(3)]
+    texts = ["dark empty street", "busy crossing", "green park path"]
+    out = scorer.score(images, texts)["general"]
+    np.testing.assert_allclose(out, model.score(img.encode(images), txt.encode(texts)), rtol=1e-6)
+    assert scorer.image_encoder.id == img.id
