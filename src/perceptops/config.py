@@ -152,7 +152,7 @@ class ValidateParams(Frozen):
 class SceneParams(Frozen):
     backend: Literal["pixel", "tflite", "transformers"] = "pixel"
     model: str | None = None  # tflite file or transformers name/path; ${PERCEPTOPS_SHARED} expanded
-    threads: PosInt = 1
+    threads: PosInt = 1  # tflite: worker processes, one single-threaded interpreter each; transformers: torch threads
     batch_size: PosInt = 8
 
 
