@@ -38,7 +38,7 @@ def make_drift_city(
     lit = np.clip(rng.beta(5, 3, n) + light, 0.02, 1)
     alpha = BASE.copy()
     alpha[CITYSCAPES_CLASSES.index("car")] *= traffic
-    fr = np.stack([rng.dirichlet(alpha) for _ in range(n)])
+    fr = rng.dirichlet(alpha, size=n)
     scene = pd.DataFrame({"image_id": ids})
     for k, c in enumerate(CITYSCAPES_CLASSES):
         scene[f"frac_{c}"] = fr[:, k]
@@ -92,7 +92,9 @@ def make_drift_city(
         )  # fmt: skip
     write_parquet(pd.concat(preds, ignore_index=True), lay.predictions(city))
     W = np.random.default_rng(99).normal(0, 1, (3, emb_dim))  # the same "encoder" for every city
-    Z = np.stack([lit, car * 5, rng.normal(0, 1, n)], axis=1) @ W + rng.normal(0, 0.5, (n, emb_dim))
+    Z = np.stack([lit, car * 5, rng.normal(0, 1, n)], axis=1).reshape(n, 3) @ W + rng.normal(
+        0, 0.5, (n, emb_dim)
+    )
     write_parquet(
         pd.DataFrame({"image_id": ids, "emb": list(Z.astype(np.float32))}),
         lay.embed_dir(city) / "image.parquet",

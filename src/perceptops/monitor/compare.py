@@ -111,10 +111,6 @@ def drift_method(name: str, threshold: float | None):
 
 def compare(params: Params, settings: DriftSettings, ref: CityFeatures, cur: CityFeatures) -> Comparison:
     """Run the Evidently report on the common features of ``ref`` and ``cur``."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import EmbeddingsDrift
-    from evidently.presets import DataDriftPreset
-
     factors = factor_columns(ref, settings.descriptions.top_factors)
     groups = {**ref.groups, **cur.groups}
     if factors and cur.factor_lists is not None:
@@ -164,6 +160,10 @@ def compare(params: Params, settings: DriftSettings, ref: CityFeatures, cur: Cit
             f"no usable drift features between {ref.city!r} and {cur.city!r}: every feature is missing, "
             "all NaN or constant (see monitoring/drift.yaml 'groups' and the scene/describe/embed outs)"
         )
+
+    from evidently import DataDefinition, Dataset, Report  # 4-5 s: only once there is something to test
+    from evidently.metrics import EmbeddingsDrift
+    from evidently.presets import DataDriftPreset
 
     rdf = ref.table[tested].reset_index(drop=True).astype(float)
     cdf = cur.table[tested].reset_index(drop=True).astype(float)
