@@ -54,6 +54,11 @@ def scene_row(rng: np.random.Generator) -> dict[str, float]:
     row.update({c: float(rng.uniform(0, 1)) for c in SCENE_COLS})
     row["road_share"], row["sidewalk_share"] = row["frac_road"], row["frac_sidewalk"]
     row["green_view"], row["sky_view"] = row["frac_vegetation"], row["frac_sky"]
+    row["car_presence"] = sum(
+        row[f"frac_{c}"] for c in ("car", "truck", "bus", "train", "motorcycle", "bicycle")
+    )
+    row["person_presence"] = row["frac_person"] + row["frac_rider"]
+    row["colourfulness"] *= 120.0  # Hasler-Suesstrunk M on the 0-255 scale
     return row
 
 

@@ -29,7 +29,7 @@ DARK_ISOLATED = {  # a dark lane between walls, nobody around, little traffic
 }
 BUSY_ARTERIAL = {  # a bright, wide, busy road, no crossing, thin sidewalk, people and shops around
     "brightness": 0.7,
-    "person_presence": 0.8,
+    "person_presence": 0.04,
     "frac_person": 0.05,
     "frac_building": 0.3,
     "edge_density": 0.1,
@@ -38,7 +38,7 @@ BUSY_ARTERIAL = {  # a bright, wide, busy road, no crossing, thin sidewalk, peop
     "frac_wall": 0.0,
     "frac_fence": 0.0,
     "sky_view": 0.35,
-    "car_presence": 1.0,
+    "car_presence": 0.22,
     "frac_car": 0.15,
     "frac_truck": 0.05,
     "road_share": 0.5,
@@ -48,7 +48,7 @@ BUSY_ARTERIAL = {  # a bright, wide, busy road, no crossing, thin sidewalk, peop
 }
 CALM_BRIGHT = {  # bright, people about, open, green, narrow quiet street with sidewalks and signals
     "brightness": 0.75,
-    "person_presence": 0.7,
+    "person_presence": 0.04,
     "frac_person": 0.06,
     "frac_building": 0.35,
     "edge_density": 0.08,
@@ -57,7 +57,7 @@ CALM_BRIGHT = {  # bright, people about, open, green, narrow quiet street with s
     "frac_wall": 0.0,
     "frac_fence": 0.0,
     "sky_view": 0.3,
-    "car_presence": 0.1,
+    "car_presence": 0.01,
     "frac_car": 0.01,
     "road_share": 0.12,
     "sidewalk_share": 0.2,

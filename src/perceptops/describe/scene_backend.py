@@ -144,12 +144,12 @@ def composition(scene: dict[str, float]) -> str:
     g = n["green_view"]
     parts.append("plenty of greenery" if g > 0.25 else "some greenery" if g > 0.08 else "little greenery")
     parts.append("open sky" if n["sky_view"] > 0.3 else "little visible sky")
-    cars = n["car_presence"]
-    people = n["person_presence"]
+    cars = n["car_presence"]  # share of pixels on vehicles
+    people = n["person_presence"]  # share of pixels on people and riders
     movers = (
-        ("busy traffic" if cars > 0.5 else "some cars" if cars > 0.15 else "few or no cars")
+        ("busy traffic" if cars > 0.12 else "some cars" if cars > 0.03 else "few or no cars")
         + ", "
-        + ("people about" if people > 0.3 else "a few people" if people > 0.05 else "no people in sight")
+        + ("people about" if people > 0.02 else "a few people" if people > 0.003 else "no people in sight")
     )
     b = n["brightness"]
     light = (
