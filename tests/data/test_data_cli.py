@@ -92,3 +92,23 @@ def test_cities_add_force_replaces(proj):
 def test_errors_exit_non_zero_with_one_line(proj):
     r = perceptops(proj, "cities", "add", "demo", "--source", "synthetic")
     assert r.returncode == 2 and "already exists" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ingest_and_validate_commands_print_json(proj, tmp_path):
+    from svi_fixtures import jpeg_bytes, noise_image
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for i in range(3):
+        (imgs / f"a{i}.jpg").write_bytes(jpeg_bytes(noise_image(300 + i)))
+    (imgs / "broken.jpg").write_bytes(b"nope")
+    assert run("cities", "add", "f", "--source", "folder", "--path", str(imgs)).exit_code == 0
+    r = perceptops(proj, "ingest", "--city", "f", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["manifest"] == 4
+    r = perceptops(proj, "validate", "--city", "f", "--json", "--help")
+    assert "--json" in r.stdout
+    r = perceptops(proj, "validate", "--city", "f", "--json")
+    m = json.loads(r.stdout)
+    assert r.returncode == 1 and m["by_reason"] == {"undecodable": 1}  # 1 of 4 bad > max_bad_share 0.2
+    assert "validate.max_bad_share" in r.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -159,26 +161,64 @@ def register(app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest_cmd(
         city: Annotated[str, typer.Option("--city", help="City name from params.yaml `cities`.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """List a city's source and write data/<city>/ingest/manifest.parquet (image id = sha256)."""
-        from perceptops.data.ingest import main
+        from perceptops.config import load_params
+        from perceptops.data.ingest import ingest_city, main
+        from perceptops.paths import Layout
 
-        main(city)
+        if as_json:
+            with contextlib.redirect_stdout(sys.stderr):  # progress bars to stderr: stdout is the JSON
+                out = ingest_city(load_params(), Layout(), city)
+            typer.echo(json.dumps(out, indent=2, sort_keys=True))
+        else:
+            main(city)
 
     @app.command("validate")
     def validate_cmd(
         city: Annotated[str, typer.Option("--city", help="City name from params.yaml `cities`.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Validate a city's manifest and images (GX + per-image checks) into valid/ and quarantine.csv."""
-        from perceptops.data.validate import main
+        from perceptops.config import load_params
+        from perceptops.data.validate import main, validate_city
+        from perceptops.paths import Layout
 
-        main(city)
+        if as_json:
+            import time
+
+            from perceptops.errors import DataError
+            from perceptops.utils import read_json
+
+            lay, start = Layout(), time.time()
+            try:
+                with contextlib.redirect_stdout(sys.stderr):  # progress bars to stderr: stdout is the JSON
+                    out = validate_city(load_params(), lay, city)
+            except DataError:  # over max_bad_share: the metrics are written; print them, then fail
+                mfile = lay.metrics(f"validate/{city}")
+                if mfile.is_file() and mfile.stat().st_mtime >= start - 1:  # written by this run, not stale
+                    typer.echo(
+                        json.dumps(read_json(lay.metrics(f"validate/{city}")), indent=2, sort_keys=True)
+                    )
+                raise
+            typer.echo(json.dumps(out, indent=2, sort_keys=True))
+        else:
+            main(city)
 
     @app.command("survey")
     def survey_cmd(
         city: Annotated[str, typer.Option("--city", help="City name from params.yaml `cities`.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Build the individual-level votes of a city and its Q-scores per group x scenario."""
-        from perceptops.data.survey import main
+        from perceptops.config import load_params
+        from perceptops.data.survey import main, survey_city
+        from perceptops.paths import Layout
 
-        main(city)
+        if as_json:
+            with contextlib.redirect_stdout(sys.stderr):  # progress bars to stderr: stdout is the JSON
+                out = survey_city(load_params(), Layout(), city)
+            typer.echo(json.dumps(out, indent=2, sort_keys=True))
+        else:
+            main(city)
