@@ -349,7 +349,8 @@ def register_model(
             # for perceptops.model.io.load_model (maps, serving).
             extra_files=[str(mdir / "model.pt"), str(mdir / "config.json")],
         )
-    mv = _create(reg, name, info.model_uri, run.info.run_id, tags)
+    # register_model passes the logged model's id along (a tracking server requires it for models:/ sources)
+    mv = mlflow.register_model(info.model_uri, name, tags=tags)
     reg.client.set_registered_model_alias(name, CANDIDATE, str(mv.version))
     return {
         "name": name,
@@ -359,20 +360,6 @@ def register_model(
         "target": target,
         "new": True,
     }
-
-
-def _create(reg: Any, name: str, uri: str, run_id: str, tags: dict[str, str]) -> Any:
-    from perceptops.registry.tracking import not_found
-
-    try:
-        reg.client.get_registered_model(name)
-    except Exception as err:
-        if not not_found(err):
-            raise
-        reg.client.create_registered_model(
-            name, description=f"perceptops safety-perception model for {name.removeprefix('safety-')}"
-        )
-    return reg.client.create_model_version(name, uri, run_id=run_id, tags=tags)
 
 
 def common_tags(reg: Any, lock: DvcLock) -> dict[str, str]:

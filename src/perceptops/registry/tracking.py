@@ -68,6 +68,8 @@ def quiet_mlflow() -> None:
     """MLflow/alembic chatter is noise in a stage log; warnings about pickle are expected (see register)."""
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Pickle is deliberate (the net's forward takes two tensors, pt2 export needs an example): no warning.
+    logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow\..*")
     warnings.filterwarnings("ignore", message=r".*(Pickle|pickle|CloudPickle).*")
 
