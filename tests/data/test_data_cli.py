@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from perceptops.cli import app
 from perceptops.config import load_params
-from perceptops.errors import ConfigError
+from perceptops.errors import ConfigError, DataError
 from support import perceptops
 
 PARAMS = """# my project
@@ -103,12 +103,10 @@ def test_ingest_and_validate_commands_print_json(proj, tmp_path):
         (imgs / f"a{i}.jpg").write_bytes(jpeg_bytes(noise_image(300 + i)))
     (imgs / "broken.jpg").write_bytes(b"nope")
     assert run("cities", "add", "f", "--source", "folder", "--path", str(imgs)).exit_code == 0
-    r = perceptops(proj, "ingest", "--city", "f", "--json")
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["manifest"] == 4
-    r = perceptops(proj, "validate", "--city", "f", "--json", "--help")
-    assert "--json" in r.stdout
-    r = perceptops(proj, "validate", "--city", "f", "--json")
+    r = run("ingest", "--city", "f", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["manifest"] == 4  # stdout is the JSON only (progress bars go to stderr)
+    r = run("validate", "--city", "f", "--json")
     m = json.loads(r.stdout)
-    assert r.returncode == 1 and m["by_reason"] == {"undecodable": 1}  # 1 of 4 bad > max_bad_share 0.2
-    assert "validate.max_bad_share" in r.stderr
+    assert m["by_reason"] == {"undecodable": 1} and m["passed"] is False  # 1 of 4 bad > max_bad_share 0.2
+    assert isinstance(r.exception, DataError) and "validate.max_bad_share" in str(r.exception)
