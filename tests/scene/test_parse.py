@@ -97,3 +97,17 @@ def test_missing_transformers_model_folder(tmp_path):
 def test_transformers_needs_a_model():
     with pytest.raises(BackendError, match=r"scene\.model is required"):
         SceneParser(params_with(backend="transformers", model=None))
+
+
+def test_parse_images_loads_the_backend_once_per_setting(monkeypatch, street_image):
+    import perceptops.scene.backends as backends
+
+    calls = []
+    real = backends.get_backend
+    monkeypatch.setattr(backends, "get_backend", lambda sp: calls.append(sp) or real(sp))
+    params = params_with(backend="pixel", batch_size=5)  # a setting no other test uses
+    a = parse_images(params, [street_image])
+    b = parse_images(params, [street_image])
+    assert len(calls) == 1 and a.equals(b)
+    parse_images(params_with(backend="pixel", batch_size=6), [street_image])
+    assert len(calls) == 2

@@ -60,15 +60,20 @@ def parse_images(params: Any, images: list[Any], **kwargs: Any) -> pd.DataFrame:
     """Parse PIL images with the configured backend; see :class:`perceptops.scene.parse.SceneParser`.
 
     Keyword arguments (``keys``, ``cache_dir``) go to the parser; without ``cache_dir`` nothing is cached.
+    The backend (a loaded model) is kept per ``params.scene`` for the life of the process, so a service
+    calling this per request loads the model once; calls are serialised per backend (interpreters are
+    not thread-safe).
     """
-    from perceptops.scene.parse import SceneParser
+    from perceptops.scene.parse import SceneParser, shared_backend
 
     keys = kwargs.pop("keys", None)
-    parser = SceneParser(params, **kwargs)
-    try:
-        return parser.parse(images, keys=keys)
-    finally:
-        parser.close()
+    backend, lock = shared_backend(params.scene)
+    with lock:
+        parser = SceneParser(params, backend=backend, **kwargs)
+        try:
+            return parser.parse(images, keys=keys)
+        finally:
+            parser.close(backend=False)
 
 
 __all__ = [

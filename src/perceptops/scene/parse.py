@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,10 @@ class SceneParser:
     """A backend plus an optional content cache. ``forwards`` counts images the backend parsed,
     ``cache_hits`` images answered from the cache (a re-run over the same images: forwards == 0)."""
 
-    def __init__(self, params: Any, cache_dir: Path | None = None):
+    def __init__(self, params: Any, cache_dir: Path | None = None, backend: Any = None):
         from perceptops.scene.backends import get_backend
 
-        self.backend = get_backend(params.scene)
+        self.backend = backend if backend is not None else get_backend(params.scene)
         self.id = self.backend.id
         self.batch_size = params.scene.batch_size
         self.cache = None
@@ -98,10 +99,25 @@ class SceneParser:
         rows.update(self.compute(list(todo.values()), list(todo)))
         return pd.DataFrame([rows[k] for k in keys], columns=list(SCENE_COLUMNS))
 
-    def close(self) -> None:
-        self.backend.close()
+    def close(self, backend: bool = True) -> None:
+        if backend:
+            self.backend.close()
         if self.cache is not None:
             self.cache.close()
+
+
+_SHARED: dict[Any, tuple[Any, threading.Lock]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_backend(scene_params: Any) -> tuple[Any, threading.Lock]:
+    """One loaded backend (and a lock to serialise calls) per distinct ``params.scene``."""
+    from perceptops.scene.backends import get_backend
+
+    with _SHARED_LOCK:
+        if scene_params not in _SHARED:
+            _SHARED[scene_params] = (get_backend(scene_params), threading.Lock())
+        return _SHARED[scene_params]
 
 
 def parse_city(params: Any, layout: Any, city: str) -> dict[str, Any]:
