@@ -308,16 +308,20 @@ def _list_synthetic(out_dir: Path, city: str, params: Params) -> Listing:
     out_dir.mkdir(parents=True)
     sim = synthesize(cp.synthetic, list(params.scenarios), out_dir)
     img = sim.images
+
+    def num(col: str):
+        return pd.to_numeric(img[col], errors="coerce") if col in img else float("nan")
+
     cands = pd.DataFrame(
         {
             "source_id": img["source_id"].astype(str),
             "path": img["file"].astype(str).map(lambda s: Path(s).as_posix()),
-            "lat": pd.to_numeric(img.get("lat"), errors="coerce") if "lat" in img else float("nan"),
-            "lon": pd.to_numeric(img.get("lon"), errors="coerce") if "lon" in img else float("nan"),
-            "heading": pd.to_numeric(img.get("heading"), errors="coerce")
-            if "heading" in img
-            else float("nan"),
-            "captured_at": img["captured_at"].astype(str) if "captured_at" in img else None,
+            "lat": num("lat"),
+            "lon": num("lon"),
+            "heading": num("heading"),
+            "captured_at": img["captured_at"].astype(object).where(img["captured_at"].notna(), None)
+            if "captured_at" in img
+            else None,
         }
     )
     return Listing(cands[CANDIDATE_COLUMNS], raw_votes=sim.votes.copy())
