@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import pytest
+from maps_support import ALL_TARGETS, SMALL_TARGETS, make_city
 from PIL import Image
 
-from conftest import ALL_TARGETS, SMALL_TARGETS, make_city
 from perceptops.errors import ConfigError, DataError
 from perceptops.maps.build import score_city
 from perceptops.maps.scoring import PRED_COLUMNS

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from maps_support import DIM_I, DIM_T, SMALL_TARGETS, load_model_dir, make_city, make_model, save_model_dir
 
-from conftest import DIM_I, DIM_T, SMALL_TARGETS, load_model_dir, make_city, make_model, save_model_dir
 from perceptops.errors import BackendError
 from perceptops.maps.build import score_city
 from perceptops.maps.champions import find_model_dir, load_champions, tracking_uri

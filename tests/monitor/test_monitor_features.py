@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from monitor_support import TARGETS, make_drift_city
 
-from conftest import TARGETS, make_drift_city
 from perceptops.errors import ConfigError
 from perceptops.monitor.compare import screen
 from perceptops.monitor.features import add_factor_flags, city_features, factor_columns

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from monitor_support import make_drift_city
 
-from conftest import make_drift_city
 from perceptops.errors import ConfigError, DataError
 from perceptops.monitor.run import drift_city, self_split
 from perceptops.monitor.settings import DriftSettings
