@@ -16,8 +16,16 @@ from perceptops.model.io import save_model
 from perceptops.model.net import build_net
 
 IMG, TXT = 8, 6
-TARGETS = ["women-traffic", "women-crime"]
-ACC = {"women-traffic": (0.60, 0.70), "women-crime": (0.62, 0.66)}  # general_acc, finetune_acc
+ACC = {
+    "women-traffic": (0.60, 0.70),
+    "women-crime": (0.62, 0.66),
+}  # general_acc, finetune_acc (others: 0.6, 0.65)
+
+
+def targets(root: Path) -> list[str]:
+    from perceptops.config import load_params
+
+    return load_params(root / "params.yaml").target_names()
 
 
 def ids(n: int) -> list[str]:
@@ -60,6 +68,7 @@ def write_model(d: Path, seed: int, pseudo: bool) -> None:
 
 
 def main(root: Path, variant: str) -> None:
+    tnames = targets(root)
     n = 12
     ing = root / "data/demo/ingest"
     ing.mkdir(parents=True, exist_ok=True)
@@ -80,7 +89,7 @@ def main(root: Path, variant: str) -> None:
     ).to_parquet(ing / "manifest.parquet", index=False)
     dd = root / "descriptions/demo"
     dd.mkdir(parents=True, exist_ok=True)
-    for t in ["general", *TARGETS]:
+    for t in ["general", *tnames]:
         pd.DataFrame(
             {
                 "image_id": ids(n),
@@ -112,22 +121,22 @@ def main(root: Path, variant: str) -> None:
     ).to_parquet(root / "data/demo/survey/qscores.parquet", index=False)
     write_model(root / "models/general", 1 + (variant == "b"), pseudo=False)
     (root / "pseudo_labels").mkdir(exist_ok=True)
-    for k, t in enumerate(TARGETS):
+    for k, t in enumerate(tnames):
         write_model(root / f"models/finetune/{t}", 10 + k, pseudo=True)
         pd.DataFrame({"image_id": ids(6), "label": [0, 1] * 3, "confidence": 0.9, "round": 1}).to_parquet(
             root / f"pseudo_labels/{t}.parquet", index=False
         )
     res = {
         t: {
-            "group": "women",
-            "scenario": t.split("-")[1],
+            "group": t.rsplit("-", 1)[0],
+            "scenario": t.rsplit("-", 1)[1],
             "n": n,
-            "general_acc": ACC[t][0],
-            "finetune_acc": ACC[t][1],
+            "general_acc": ACC.get(t, (0.6, 0.65))[0],
+            "finetune_acc": ACC.get(t, (0.6, 0.65))[1],
             "general_f1": 0.5,
             "finetune_f1": 0.6,
         }
-        for t in TARGETS
+        for t in tnames
     }
     (root / "reports/evaluation").mkdir(parents=True, exist_ok=True)
     (root / "reports/evaluation/results.json").write_text(

@@ -66,3 +66,17 @@ def test_server_down_is_a_clear_quick_error_and_writes_nothing(project, monkeypa
         promote(connect(load(project), project), "safety-general", "1")
     assert not (project / "mlflow/events.jsonl").exists()
     assert not (project / "mlflow/artifacts").exists()
+
+
+def test_connect_leaves_the_environment_alone(bare_reg, tmp_path):
+    """MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI; a second project must still get its own store."""
+    import os
+    import shutil
+
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy2(bare_reg.root / "params.yaml", other / "params.yaml")
+    reg2 = connect(load(other), other)
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert reg2.uri == f"sqlite:///{other / 'mlflow/mlflow.db'}" != bare_reg.uri

@@ -146,8 +146,16 @@ def connect(params: Any = None, root: Path | None = None) -> Registry:
     import mlflow
     from mlflow import MlflowClient
 
+    # set_*_uri also export MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI into os.environ, which would then win
+    # over params for every later project in this process: keep the user's environment as it was.
+    saved = {k: os.environ.get(k) for k in (ENV_URI, "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     return Registry(
         client=MlflowClient(tracking_uri=uri, registry_uri=uri), uri=uri, root=root, params=params
     )
