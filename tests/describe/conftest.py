@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from describe_fixtures import make_city
+
+# pytest runs with --import-mode=importlib: put this folder's helper modules (describe_fixtures,
+# fake_openai, tiny_vlm) on the path for the test modules here and for benchmarks/test_describe_bench.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from describe_fixtures import make_city  # noqa: E402
 
 
 @pytest.fixture

@@ -171,7 +171,8 @@ def describe_scene(plan: Plan, knowledge: dict[str, Any], scene: dict[str, float
     gs = {f: goodness(factors[f], scene) for f in active}
     wsum = sum(active.values())
     score = sum(active[f] * gs[f] for f in active) / wsum if wsum else 0.5
-    rating = int(min(10, max(1, math.floor(1 + 9 * score + plan.offset + 0.5))))
+    spread = float(knowledge.get("spread", 1.0))
+    rating = int(min(10, max(1, math.floor(5.5 + spread * 9 * (score - 0.5) + plan.offset + 0.5))))
     # What drives the verdict: largest weighted distance from neutral, ties broken by name.
     ranked = sorted(active, key=lambda f: (-active[f] * abs(gs[f] - 0.5), f))
     bad = [f for f in ranked if gs[f] < 0.45][:3]
