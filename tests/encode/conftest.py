@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+# --import-mode=importlib puts no test folder on sys.path: make this folder's helper module importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytest
 from encode_support import WORDS, bytes_to_unicode

@@ -154,3 +154,18 @@ def test_hf_clip_vision_and_text(tiny_clip: Path):
     assert np.isfinite(X).all() and np.isfinite(T).all()
     assert img.id.startswith("hf-image:clip:") and txt.id.startswith("hf-text:clip:")
     assert not np.allclose(T[0], T[1])
+
+
+def test_missing_packages_are_one_backend_error(monkeypatch, tmp_path: Path):
+    import sys
+
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)  # import -> ImportError
+    with pytest.raises(BackendError, match=r"encode\.image\.kind 'tflite' needs the ai-edge-litert"):
+        TFLiteImageEncoder(str(tmp_path / "m.tflite"))
+    (tmp_path / "hf").mkdir()
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(BackendError, match=r"encode\.image\.kind 'hf' needs torch and transformers"):
+        HFImageEncoder(str(tmp_path / "hf"))
+    with pytest.raises(BackendError, match=r"encode\.text\.kind 'hf' needs torch and transformers"):
+        HFTextEncoder(str(tmp_path / "hf"))

@@ -111,3 +111,15 @@ def test_parse_images_loads_the_backend_once_per_setting(monkeypatch, street_ima
     assert len(calls) == 1 and a.equals(b)
     parse_images(params_with(backend="pixel", batch_size=6), [street_image])
     assert len(calls) == 2
+
+
+def test_missing_packages_are_one_backend_error(monkeypatch, tmp_path, deeplab):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    with pytest.raises(BackendError, match=r"scene\.backend 'tflite' needs the ai-edge-litert"):
+        SceneParser(params_with(backend="tflite", model=str(deeplab)))
+    (tmp_path / "seg").mkdir()
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(BackendError, match=r"scene\.backend 'transformers' needs torch and transformers"):
+        SceneParser(params_with(backend="transformers", model=str(tmp_path / "seg")))
