@@ -113,3 +113,11 @@ def test_missing_outs_name_the_stage(tmp_path: Path):
     params, layout, _ = make_city(tmp_path, n=1)
     with pytest.raises(DataError, match=r"embed@town"):
         load_image_embeddings(layout, "town")
+
+
+def test_all_descriptions_failed_gives_an_empty_table(tmp_path: Path):
+    params, layout, _ = make_city(tmp_path, n=2, texts={"general": [None, None]})
+    s = embed_city(params, layout, "town")
+    assert s["skipped_descriptions"]["general"] == 2
+    t_ids, T = load_text_embeddings(layout, "town", "general")
+    assert t_ids == [] and T.shape == (0, 2048)
