@@ -339,3 +339,24 @@ def test_cache_file_is_wal(city_factory, fake_server):
     with sqlite3.connect(root / ".cache" / "perceptops" / "describe" / "responses.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert Path(root / ".cache" / "perceptops" / "describe").is_dir()
+
+
+def test_retry_after_parsing_and_backoff_bounds(city_factory):
+    import email.utils
+    import time
+
+    from perceptops.describe.openai_backend import OpenAIDescriber, retry_after_seconds
+
+    assert retry_after_seconds("3") == 3.0 and retry_after_seconds("0.5") == 0.5
+    assert retry_after_seconds("-4") == 0.0 and retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= retry_after_seconds(later) <= 31
+    root = city_factory(
+        n=1, params=openai_params("http://127.0.0.1:9/v1", backoff_base_s=1.0, backoff_max_s=5.0)
+    )
+    d = OpenAIDescriber(load_params(root / "params.yaml"))
+    for attempt, cap in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 5.0), (8, 5.0)]:
+        delays = [d._delay(attempt, None) for _ in range(50)]
+        assert all(cap / 2 <= x <= cap for x in delays) and len(set(delays)) > 1  # jittered, capped
+    assert d._delay(0, 7.0) == 7.0 and d._delay(0, 10_000.0) == 600.0
