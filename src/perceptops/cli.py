@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "perceptops.data.cli",  # cities add / list, ingest, validate, survey
     "perceptops.scene.cli",  # scene
     "perceptops.describe.cli",  # describe
+    "perceptops.encode.cli",  # embed
     "perceptops.model.cli",  # train / finetune / evaluate helpers
     "perceptops.registry.cli",  # registry list, audit, promote, rollback
     "perceptops.serve.cli",  # package, serve
