@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
-import pytest
-from maps_support import ALL_TARGETS, PARAMS, SMALL, SMALL_TARGETS, Champion, champions_for
+# --import-mode=importlib puts no test folder on sys.path: make this folder's helper module importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import REPO_ROOT
+import pytest  # noqa: E402
+from maps_support import ALL_TARGETS, PARAMS, SMALL, SMALL_TARGETS, Champion, champions_for  # noqa: E402
+
+from support import REPO_ROOT  # noqa: E402
 
 
 @pytest.fixture

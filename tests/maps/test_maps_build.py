@@ -177,3 +177,30 @@ def test_encoder_mismatch_refused(params, project, champions):
     )
     with pytest.raises(ConfigError, match="encode.image"):
         run(params, project, "demo", champions)
+
+
+@pytest.mark.parametrize("place", ["Boston", "New York City"])
+def test_place_pulse_coordinates(params, project, champions, shared, place):
+    """Real Place Pulse 1.0 locations: the frame, the scale bar and the GeoJSON follow the city."""
+    from perceptops.utils import write_parquet
+
+    pp = pd.read_csv(shared / "data" / "placepulse1" / "scores.csv")
+    pp = pp[pp["city"] == place].head(80)
+    ids = make_city(project, "demo", len(pp), seed=5)
+    lay = Layout(project)
+    valid = pd.read_parquet(lay.valid_manifest("demo"))
+    valid["lat"], valid["lon"] = pp["lat"].to_numpy(), pp["lon"].to_numpy()
+    write_parquet(valid, lay.valid_manifest("demo"))
+    s = run(params, project, "demo", champions)
+    assert s["without_coordinates"] == 0 and s["n_scored"] == len(ids)
+    geo = json.loads((lay.maps_dir("demo") / "predictions.geojson").read_text())
+    lons = [f["geometry"]["coordinates"][0] for f in geo["features"]]
+    lats = [f["geometry"]["coordinates"][1] for f in geo["features"]]
+    assert min(lats) == pytest.approx(pp["lat"].min()) and max(lons) == pytest.approx(pp["lon"].max())
+    assert Image.open(lay.maps_dir("demo") / "diff-women-crime.png").size[0] > 300
+
+
+def test_scale_bar_lengths():
+    from perceptops.maps.render import nice_length
+
+    assert [nice_length(x) for x in (0.37, 1.0, 2.4, 7.9, 13.0, 0.0)] == [0.2, 1, 2, 5, 10, 0.1]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
-import pytest
-from monitor_support import PARAMS
+# --import-mode=importlib puts no test folder on sys.path: make this folder's helper module importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import REPO_ROOT
+import pytest  # noqa: E402
+from monitor_support import PARAMS  # noqa: E402
+
+from support import REPO_ROOT  # noqa: E402
 
 
 @pytest.fixture
