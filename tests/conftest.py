@@ -16,7 +16,14 @@ for _k, _v in {
 }.items():
     os.environ.setdefault(_k, _v)
 
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+# Tests import in importlib mode (basenames repeat across concerns); each concern's helper module has a
+# unique name and lives in its test folder, so every test folder goes on sys.path.
+for _d in sorted(Path(__file__).parent.rglob("*")):
+    if _d.is_dir() and _d.name != "__pycache__" and str(_d) not in sys.path:
+        sys.path.append(str(_d))
 
 import pytest  # noqa: E402
 
