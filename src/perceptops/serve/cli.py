@@ -92,6 +92,11 @@ def register(app: typer.Typer) -> None:
                     "`perceptops package` (or serve the checkout with --from-project)"
                 ) from None
             cwd = str(root)
+            # Run the code packaged in the bento, not whatever perceptops is installed in this venv.
+            bento_src = Path(bentoml.bentos.get(target).path) / "src"
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(bento_src), os.environ.get("PYTHONPATH")])
+            )
         exe = str(Path(sys.executable).parent / "bentoml")
         args = [
             exe,

@@ -16,10 +16,12 @@ This module is BentoML's entry point, so it imports bentoml at top level; the CL
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from typing import Any
 
 import bentoml
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -55,14 +57,17 @@ SERVE = _serve_params()
 
 @bentoml.service(name="perceptops-scorer", workers=SERVE.workers, traffic={"timeout": SERVE.timeout_s})
 class Scorer:
-    """Encode + score, batched. Items: ``{"image": PIL RGB image, "texts": {target: description}}``."""
+    """Encode + score, batched. Items: ``{"data": image bytes, "texts": {target: description}}``."""
 
     def __init__(self) -> None:
         self.engine = Engine(load_runtime())
 
     @bentoml.api(batchable=True, max_batch_size=SERVE.max_batch_size, max_latency_ms=SERVE.max_latency_ms)
     def encode_score(self, items: list[dict[str, Any]]) -> list[dict[str, float]]:
-        return self.engine.score([it["image"] for it in items], [it["texts"] for it in items])
+        # Items carry the compressed bytes the front already decoded and checked (a tenth of the
+        # pixels' size over the wire); decoding them again here cannot fail the batch.
+        images = [Image.open(io.BytesIO(it["data"])).convert("RGB") for it in items]
+        return self.engine.score(images, [it["texts"] for it in items])
 
 
 # ---------------------------------------------------------------------------------- HTTP layer
@@ -70,22 +75,46 @@ def _error(err: RequestError) -> JSONResponse:
     return JSONResponse({"error": err.message, "status": err.status}, status_code=err.status)
 
 
-async def _score(request: Request) -> JSONResponse:
-    svc: SafetyService = bentoml.get_current_service()
+async def _guarded(work: Any) -> JSONResponse:
+    """Client errors -> their 4xx; the scorer shedding load -> 503 (retry); anything else -> 500 logged."""
+    from bentoml.exceptions import BentoMLException
+
     try:
-        raw, desc = await svc.read_single(request)
-        return JSONResponse(await svc.score_images([raw], [desc], single=True))
+        return JSONResponse(await work)
     except RequestError as err:
         return _error(err)
+    except BentoMLException as err:
+        status = int(getattr(err.error_code, "value", 500))
+        log.warning("scorer answered %s: %s", status, err)
+        msg = (
+            "the scorer is overloaded; retry shortly"
+            if status == 503
+            else "scoring failed; see the server log"
+        )
+        return JSONResponse({"error": msg, "status": status}, status_code=status if status >= 500 else 500)
+    except Exception:
+        log.exception("scoring failed")
+        return JSONResponse({"error": "scoring failed; see the server log", "status": 500}, status_code=500)
+
+
+async def _score(request: Request) -> JSONResponse:
+    svc: SafetyService = bentoml.get_current_service()
+
+    async def work() -> Any:
+        raw, desc = await svc.read_single(request)
+        return await svc.score_images([raw], [desc], single=True)
+
+    return await _guarded(work())
 
 
 async def _score_batch(request: Request) -> JSONResponse:
     svc: SafetyService = bentoml.get_current_service()
-    try:
+
+    async def work() -> Any:
         raws, descs = await svc.read_batch(request)
-        return JSONResponse({"items": await svc.score_images(raws, descs)})
-    except RequestError as err:
-        return _error(err)
+        return {"items": await svc.score_images(raws, descs)}
+
+    return await _guarded(work())
 
 
 async def _models(request: Request) -> JSONResponse:
@@ -277,7 +306,7 @@ class SafetyService:
                 )
             )
         described = await run_in_threadpool(self.complete_descriptions, images, texts)
-        items = [{"image": im, "texts": tx} for im, tx in zip(images, texts, strict=True)]
+        items = [{"data": raw, "texts": tx} for raw, tx in zip(raws, texts, strict=True)]
         scores = await self._call_scorer(items)
         out = [
             self.result(raw, im, sc, de)
@@ -288,7 +317,14 @@ class SafetyService:
     async def _call_scorer(self, items: list[dict[str, Any]]) -> list[dict[str, float]]:
         scorer = self.scorer
         if hasattr(scorer, "to_async"):  # a remote proxy (bentoml serve): goes through the batcher
-            return await scorer.to_async.encode_score(items)
+            import aiohttp
+
+            try:
+                return await scorer.to_async.encode_score(items)
+            except aiohttp.ClientConnectionError:
+                # A pooled keep-alive connection the scorer just closed: scoring is idempotent, retry once.
+                log.info("scorer connection dropped; retrying once")
+                return await scorer.to_async.encode_score(items)
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(scorer.encode_score, items)  # in-process (Service.inner())
