@@ -285,7 +285,7 @@ class ServeParams(Frozen):
     max_pixels: PosInt = 40_000_000  # decompression-bomb guard, checked from the image header
     max_images: PosInt = 32  # images in one /score_batch request
     max_batch_size: Annotated[int, Field(ge=2)] = 32  # adaptive batching of encode+score (BentoML)
-    max_latency_ms: PosInt = 200
+    max_latency_ms: PosInt = 10_000  # BentoML answers 503 to requests it predicts would wait longer
     describer: Literal["auto", "none"] = "auto"  # none: /score without descriptions answers 422
     workers: PosInt = 1  # encode+score worker processes (models are loaded once per worker)
     host: str = "127.0.0.1"
