@@ -47,7 +47,9 @@ def _registry(tmp: Path, targets: list[str], no_champion: set[str], broken: set[
 @pytest.mark.integration
 def test_champions_from_registry(params, project, tmp_path, monkeypatch):
     uri, models = _registry(tmp_path, SMALL_TARGETS, no_champion={"women-crime"})
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # the project's own params (registry.tracking_uri), no MLFLOW_TRACKING_URI: as in the pipeline
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params = params.model_copy(update={"registry": params.registry.model_copy(update={"tracking_uri": uri})})
     champs, skipped = load_champions(params, project, loader=load_model_dir)
     assert [c.target for c in champs] == ["general", "men-crime"]
     assert all(c.version == "1" and c.run_id for c in champs)

@@ -121,24 +121,22 @@ def load_champions(
         # keyed by run too: a fresh registry reuses names and version numbers
         key = f"{name}-v{mv.version}-{sha256_text(f'{uri}|{mv.run_id}|{mv.source}')[:10]}"
         cache = Layout(root).cache_dir(params.project.cache_dir) / "registry" / key
-        model = _load_version(mv, uri, loader, cache)
+        model = _load_version(client, mv, uri, loader, cache)
         champions.append(Champion(target, name, str(mv.version), model, run_id=mv.run_id))
     return champions, skipped
 
 
-def _load_version(mv: Any, uri: str, loader: Callable[[Path], Scorer], cache: Path) -> Scorer:
+def _load_version(client: Any, mv: Any, uri: str, loader: Callable[[Path], Scorer], cache: Path) -> Scorer:
     """Download the version's artifacts once into the cache (versions are immutable) and load the folder."""
     model_dir = find_model_dir(cache) if cache.is_dir() else None
     if model_dir is None:
         import mlflow.artifacts
 
         cache.mkdir(parents=True, exist_ok=True)
-        try:
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{mv.name}/{mv.version}", tracking_uri=uri, dst_path=str(cache)
-            )
-        except Exception:  # registries that keep the run's folder as the source
-            mlflow.artifacts.download_artifacts(artifact_uri=mv.source, tracking_uri=uri, dst_path=str(cache))
+        # the concrete artifact location, resolved by this client: a models:/ URI would be resolved
+        # through MLflow's global registry URI instead (not this project's store)
+        src = client.get_model_version_download_uri(mv.name, mv.version)
+        mlflow.artifacts.download_artifacts(artifact_uri=src, tracking_uri=uri, dst_path=str(cache))
         model_dir = find_model_dir(cache)
     if model_dir is None:
         raise BackendError(
