@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from modeltest_support import IMG_DIM, TXT_DIM
 
-from conftest import IMG_DIM, TXT_DIM
 from perceptops.errors import DataError
 from perceptops.model.data import check_matrix, load_pairs, pair_up
 from perceptops.paths import Layout

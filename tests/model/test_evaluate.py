@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from modeltest_support import copy_project
 
-from conftest import copy_project
 from perceptops.errors import DataError
 from perceptops.model.evaluate import evaluate
 from perceptops.model.finetune import finetune

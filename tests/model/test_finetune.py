@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from modeltest_support import copy_project
 
-from conftest import copy_project
 from perceptops.errors import ConfigError, DataError
 from perceptops.model.data import load_pairs
 from perceptops.model.finetune import finetune, mc_dropout_seed, self_train

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from modeltest_support import small_params
 from PIL import Image
 
-from conftest import small_params
 from perceptops.errors import ConfigError, DataError
 from perceptops.model.inference import Scorer
 from perceptops.model.io import load_model

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from modeltest_support import small_params
 
-from conftest import small_params
 from perceptops.errors import DataError
 from perceptops.model.labels import labels_from_qscores, make_labels
 from perceptops.paths import Layout

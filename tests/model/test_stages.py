@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from modeltest_support import write_city
 
-from conftest import write_city
 from perceptops.config import load_params
 from perceptops.paths import Layout
 from perceptops.utils import read_json
@@ -16,10 +16,16 @@ pytestmark = pytest.mark.integration
 
 
 def test_dvc_runs_labels_train_finetunes_and_evaluate(tmp_path):
+    # two groups x one scenario keeps it to five stage processes; the full matrix is the same code path
     root = make_project(
         tmp_path / "proj",
         {
             "project": {"seed": 1},
+            "groups!": {
+                "women": {"persona": "a woman walking alone", "filter": {"gender": "female"}},
+                "men": {"persona": "a man walking alone", "filter": {"gender": "male"}},
+            },
+            "scenarios!": {"crime": {"risk": "crime - being robbed or harassed in the street"}},
             "labels": {"k_sd": 0.3},
             "net": {"adapter_dim": 16},
             "finetune": {"mc_passes": 4, "top_k": 8, "max_epochs": 20},
@@ -27,15 +33,9 @@ def test_dvc_runs_labels_train_finetunes_and_evaluate(tmp_path):
         },
     )
     params = load_params(root / "params.yaml")
-    # the groups that differ most from the general perception get the least related latent
-    coupling = {"women": -0.1, "men": 0.9, "elderly": 0.2, "middle-aged": 0.8}
-    write_city(
-        root,
-        n=120,
-        perceptions={
-            t: coupling[g] for (g, _), t in zip(params.targets(), params.target_names(), strict=True)
-        },
-    )
+    assert params.target_names() == ["women-crime", "men-crime"]
+    # women's perception is nearly unrelated to the general one, men's close to it
+    write_city(root, n=120, perceptions={"women-crime": -0.1, "men-crime": 0.9})
     stages = ["labels", "train_general", *[f"finetune@{t}" for t in params.target_names()], "evaluate"]
     res = dvc(root, "repro", "--single-item", *stages, check=False, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -45,10 +45,8 @@ def test_dvc_runs_labels_train_finetunes_and_evaluate(tmp_path):
         assert layout.pseudo_labels(t).is_file()
     results = read_json(layout.evaluation_dir() / "results.json")["targets"]
     assert set(results) == set(params.target_names())
-    for t in ("women-traffic", "women-crime", "elderly-traffic", "elderly-crime"):
-        assert results[t]["finetune_acc"] > results[t]["general_acc"], (t, results[t])
-    for t in ("men-traffic", "men-crime", "middle-aged-traffic", "middle-aged-crime"):
-        assert results[t]["finetune_acc"] >= results[t]["general_acc"] - 0.05, (t, results[t])
+    assert results["women-crime"]["finetune_acc"] > results["women-crime"]["general_acc"] + 0.2, results
+    assert results["men-crime"]["finetune_acc"] >= results["men-crime"]["general_acc"] - 0.05, results
     shown = dvc(root, "metrics", "show", "--json").stdout
     assert "women-crime.finetune_acc" in shown and "accuracy" in shown
     # a second repro has nothing to do: every out is pinned and deterministic

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from modeltest_support import small_params, write_city
 
-from conftest import small_params, write_city
 from perceptops.errors import DataError
 from perceptops.model.io import load_model
 from perceptops.model.labels import make_labels
@@ -105,3 +105,20 @@ def test_stratified_split_keeps_both_classes_everywhere():
 def test_split_with_too_few_examples_names_the_knobs():
     with pytest.raises(DataError, match=r"train\.split.*labels\.k_sd"):
         stratified_split(["a", "b", "c", "d"], np.array([1, 0, 0, 0]), (0.6, 0.2, 0.2), seed=0)
+
+
+def test_numpy_metrics_match_sklearn():
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    from perceptops.model.train import accuracy_f1, binary_metrics
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    p = np.round(np.clip(0.3 * y + rng.random(200) * 0.7, 0, 1), 1)  # rounded: many ties
+    m = binary_metrics(y, p)
+    pred = (p >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["f1"] == pytest.approx(f1_score(y, pred))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+    assert binary_metrics(np.ones(5), np.ones(5))["roc_auc"] is None
+    assert accuracy_f1(np.zeros(4), np.zeros(4)) == (1.0, 0.0)

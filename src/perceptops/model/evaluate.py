@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 
 def _acc_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
-    from sklearn.metrics import accuracy_score, f1_score
+    from perceptops.model.train import accuracy_f1
 
-    return float(accuracy_score(y, pred)), float(f1_score(y, pred, zero_division=0))
+    return accuracy_f1(y, pred)
 
 
 def _held_out(layout: Layout) -> set[str] | None:

@@ -134,21 +134,34 @@ def predict_safe(
     return torch.softmax(logits, dim=1)[:, 1].numpy().astype(np.float64)
 
 
-def binary_metrics(y: np.ndarray, p_safe: np.ndarray) -> dict:
-    """Accuracy, F1 (class 1 = safe) and ROC AUC (None when the rows hold one class only)."""
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+def accuracy_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """Accuracy and F1 of class 1 (0 when there is no positive prediction or truth), in numpy: importing
+    sklearn.metrics costs more than a whole fine-tune here."""
+    y, pred = np.asarray(y, int), np.asarray(pred, int)
+    tp = int(((pred == 1) & (y == 1)).sum())
+    denom = int((pred == 1).sum() + (y == 1).sum())
+    return float((y == pred).mean()), (2 * tp / denom if denom else 0.0)
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties); None with one class only."""
+    from scipy.stats import rankdata
 
     y = np.asarray(y, int)
-    pred = (np.asarray(p_safe) >= 0.5).astype(int)
-    out = {
-        "n": len(y),
-        "accuracy": float(accuracy_score(y, pred)) if len(y) else None,
-        "f1": float(f1_score(y, pred, zero_division=0)) if len(y) else None,
-        "roc_auc": None,
-    }
-    if len(set(y.tolist())) == 2:
-        out["roc_auc"] = float(roc_auc_score(y, p_safe))
-    return out
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    ranks = rankdata(np.asarray(score, float))
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def binary_metrics(y: np.ndarray, p_safe: np.ndarray) -> dict:
+    """Accuracy, F1 (class 1 = safe) and ROC AUC (None when the rows hold one class only)."""
+    y = np.asarray(y, int)
+    if not len(y):
+        return {"n": 0, "accuracy": None, "f1": None, "roc_auc": None}
+    acc, f1 = accuracy_f1(y, (np.asarray(p_safe) >= 0.5).astype(int))
+    return {"n": len(y), "accuracy": acc, "f1": f1, "roc_auc": roc_auc(y, p_safe)}
 
 
 def stratified_split(
