@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from registry_helpers import FAKE_DVC, SMALL, load
-
-from support import dvc, make_project
 
 HERE = Path(__file__).parent
+# --import-mode=importlib puts no test folder on sys.path: make this folder's helper modules importable.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from registry_helpers import FAKE_DVC, SMALL, load  # noqa: E402
+
+from support import dvc, make_project  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
