@@ -142,8 +142,9 @@ def git_info(root: Path) -> dict[str, str]:
         return r.stdout.strip() if r.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    # Untracked outputs are DVC-managed and gitignored; only tracked changes make the code "dirty".
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # Outputs are DVC-managed and gitignored, and `dvc repro` rewrites dvc.lock while it runs: only
+    # other tracked changes (code, params, prompts) make the checkout "dirty".
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock")
     return {
         "git.commit": commit or "unknown",
         "git.dirty": "unknown" if status is None else str(bool(status)).lower(),
