@@ -59,3 +59,9 @@ format: venv
 
 clean:
 	rm -rf .cache data descriptions models pseudo_labels metrics reports maps registry mlflow monitoring/reports
+
+# The whole pipeline on the real Place Pulse 1.0 photos (Boston trains, NYC drifts) in runs/placepulse/
+# (a separate git+dvc workspace; TFLite DeepLab scene backend). LIMIT=N keeps N photos per city.
+.PHONY: placepulse
+placepulse: venv
+	$(PY) scripts/placepulse.py $(if $(LIMIT),--limit $(LIMIT))
