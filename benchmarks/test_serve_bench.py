@@ -114,16 +114,21 @@ def test_served_throughput_vs_in_process(bench, benchmark):
 
     post_all(srv.url, bodies[:CLIENTS], CLIENTS)  # warm both sides
     raw()
-    raw_times = []
+    # Interleaved rounds (raw, served, raw, served, ...): on a shared machine the load changes from
+    # minute to minute, so both sides see the same conditions; the best round of each is compared.
+    raw_times, served_times, results = [], [], []
     for _ in range(3):
         t0 = time.perf_counter()
         raw()
         raw_times.append(time.perf_counter() - t0)
-    results = []
-    benchmark.pedantic(lambda: results.extend(post_all(srv.url, bodies, CLIENTS)), rounds=3, iterations=1)
+        t0 = time.perf_counter()
+        results.extend(post_all(srv.url, bodies, CLIENTS))
+        served_times.append(time.perf_counter() - t0)
+    benchmark.pedantic(lambda: results.extend(post_all(srv.url, bodies, CLIENTS)), rounds=1, iterations=1)
+    served_times.append(benchmark.stats.stats.min)
     assert all(code == 200 for code, _ in results)
     raw_ips = len(photos) / min(raw_times)
-    served_ips = len(photos) / benchmark.stats.stats.min
+    served_ips = len(photos) / min(served_times)
     ratio = served_ips / raw_ips
     benchmark.extra_info.update(
         images=len(photos),

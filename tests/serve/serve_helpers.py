@@ -99,7 +99,7 @@ class Server:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # the group of the process we started, nothing else
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=5)  # graceful shutdown can take long; the group is ours
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
