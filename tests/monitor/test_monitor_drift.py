@@ -72,10 +72,17 @@ def test_traffic_shift_drifted(params, project):
 
 @pytest.mark.integration
 def test_reference_self_check(params, project):
-    make_drift_city(project, "demo", 80, seed=1)
-    s = drift_city(params, project, "demo", settings=LIGHT)
+    """Two random halves of one city: no false alarm, also on discrete features (ratings 1-10, counts)."""
+    make_drift_city(project, "demo", 120, seed=1)
+    halves = DriftSettings.model_validate(
+        {"groups": {"scene": False, "embeddings": False}, "descriptions": {"top_factors": 2}}
+    )
+    s = drift_city(params, project, "demo", settings=halves)
     assert s["verdict"] == "reference" and s["self_check"] == "ok"
-    assert s["n_reference"] + s["n_current"] == 80
+    assert s["drift_share"] < 0.15, s["drifted_features"]
+    assert s["n_reference"] + s["n_current"] == 120
+    rating = next(f for f in s["features"] if f["feature"] == "rating_general")
+    assert rating["method"] == "ks"  # not chi-square on sparse rating counts
     assert json.loads(Layout(project).metrics("drift/demo").read_text())["verdict"] == "reference"
 
 
@@ -199,3 +206,15 @@ def test_self_split_disjoint_and_seeded(params, project):
     assert a.embeddings.shape == (len(a.table), 16)
     pos = cf.table.index.get_loc(a.table.index[0])
     assert np.allclose(a.embeddings[0], cf.embeddings[pos])
+
+
+@pytest.mark.parametrize(
+    ("method", "p"),
+    [("K-S p_value", True), ("ks", True), ("chi-square p_value", True), ("Z-test p_value", True), ("z", True),
+     ("wasserstein", False), ("Wasserstein distance (normed)", False), ("Jensen-Shannon distance", False),
+     ("psi", False)],
+)  # fmt: skip
+def test_p_value_methods(method, p):
+    from perceptops.monitor.compare import is_p_value
+
+    assert is_p_value(method) is p

@@ -107,6 +107,9 @@ def load_champions(
 
     for noisy in ("mlflow", "alembic"):  # migrations chatter is noise in a stage log
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault(
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"
+    )  # one bar per file: noise in stage logs
     uri = tracking_uri(params, root)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champions: list[Champion] = []

@@ -23,6 +23,17 @@ from perceptops.monitor.settings import EMBEDDING_THRESHOLDS, DriftSettings
 
 EMBEDDING_FEATURE = "image_embeddings"
 P_VALUE_SIZE = 1000  # Evidently uses p-value tests up to this many reference rows, distances above
+# Evidently stat tests whose score is a p-value (drift below the threshold); the others are distances
+# (drift at or above it). Named by id (when chosen explicitly) or display name (when Evidently chose).
+P_VALUE_TESTS = frozenset(
+    {"ks", "chisquare", "z", "anderson", "cramer_von_mises", "epps_singleton", "fisher_exact", "g_test",
+     "mannw", "t_test", "empirical_mmd", "Anderson-Darling", "Cramer-von Mises", "Epps-Singleton",
+     "Fisher's Exact test", "Mann-Whitney U-rank test"}
+)  # fmt: skip
+
+
+def is_p_value(method: str) -> bool:
+    return method in P_VALUE_TESTS or "p_value" in method
 
 
 @dataclass
@@ -176,7 +187,18 @@ def compare(params: Params, settings: DriftSettings, ref: CityFeatures, cur: Cit
     small = len(rdf) <= P_VALUE_SIZE
     thr = params.drift.stattest_threshold if small else settings.stattests.distance_threshold
     if tested:
-        metrics.append(DataDriftPreset(columns=tested, drift_share=params.drift.drift_share, threshold=thr))
+        # numeric features get K-S (small) / Wasserstein (large) even with few distinct values
+        # (ratings 1-10, factor counts): Evidently's automatic choice there is chi-square, which
+        # flags random halves of one city as drifted when some values are rare
+        num_test = "ks" if small else "wasserstein"
+        metrics.append(
+            DataDriftPreset(
+                columns=tested,
+                drift_share=params.drift.drift_share,
+                threshold=thr,
+                per_column_method={c: num_test for c in numerical},
+            )
+        )
     method, emb_thr = drift_method(params.drift.embedding_method, settings.embeddings.threshold)
     if emb_cols:
         metrics.append(EmbeddingsDrift(embeddings_name="image", drift_method=method))
@@ -199,7 +221,7 @@ def compare(params: Params, settings: DriftSettings, ref: CityFeatures, cur: Cit
             method_name = str(cfg.get("method", ""))
             value = _fmt(m["value"])
             t = cfg.get("threshold", thr)
-            p_value = "p_value" in method_name
+            p_value = is_p_value(method_name)
             drifted = value is not None and (value < t if p_value else value >= t)
             results.append(
                 {**_describe(col, groups.get(col, "?"), rdf[col], cdf[col]), "method": method_name,
