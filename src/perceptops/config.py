@@ -248,9 +248,9 @@ class FinetuneParams(Frozen):
     mc_passes: PosInt = 10
     top_k: PosInt = 16  # most confident per class, per pass / per round
     rounds: PosInt = 5
-    max_labelled_fraction: Fraction = 0.5
+    max_labelled_fraction: Fraction = 0.3  # later rounds add ever less accurate pseudo-labels
     val_fraction: Fraction = 0.3
-    lr: PosFloat = 5e-4
+    lr: PosFloat = 1e-4  # gentle: the fine-tune stays close to the general model
     max_epochs: PosInt = 60
     patience: PosInt = 6
 

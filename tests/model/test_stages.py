@@ -28,7 +28,13 @@ def test_dvc_runs_labels_train_finetunes_and_evaluate(tmp_path):
             "scenarios!": {"crime": {"risk": "crime - being robbed or harassed in the street"}},
             "labels": {"k_sd": 0.3},
             "net": {"adapter_dim": 16},
-            "finetune": {"mc_passes": 4, "top_k": 8, "max_epochs": 20},
+            "finetune": {
+                "mc_passes": 4,
+                "top_k": 8,
+                "max_epochs": 20,
+                "lr": 0.002,
+                "max_labelled_fraction": 0.5,
+            },
             "train": {"max_epochs": 30},
         },
     )
