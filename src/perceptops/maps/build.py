@@ -101,7 +101,7 @@ def score_city(
                 entry["diff_map"] = f"diff-{ch.target}.png"
                 point_map(
                     out / entry["diff_map"], both["lat"], both["lon"], both[ch.target] - both["general"],
-                    f"{city}: {ch.target} minus general (v{ch.version} - v{models['general']['version']})",
+                    f"{city}: {ch.target} v{ch.version} minus general v{models['general']['version']}",
                     diverging=True, point_size=params.maps.point_size,
                     label="group - general (red: feels less safe)",
                 )  # fmt: skip
