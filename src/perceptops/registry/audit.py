@@ -59,44 +59,39 @@ def audit_report(reg: Any, name: str, version: str | int) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> None:
+    """Plain lines (no table): paths and md5s stay whole and copyable at any terminal width."""
     from rich.console import Console
-    from rich.table import Table
 
-    con = Console()
-    con.print(
+    con = Console(soft_wrap=True, highlight=False)
+    out = con.print
+    out(
         f"[bold]{report['model']}[/] version [bold]{report['version']}[/]  aliases: "
         f"{', '.join(report['aliases']) or '-'}  run {report['run_id']}"
     )
-    who = (
-        f"group [bold]{report['group']}[/], scenario [bold]{report['scenario']}[/], "
-        f"trained on city [bold]{report['train_city']}[/]"
-    )
+    who = f"group {report['group']}, scenario {report['scenario']}, trained on city {report['train_city']}"
     if report.get("base_general_version"):
         who += f", fine-tuned from safety-general v{report['base_general_version']}"
-    con.print(who)
+    out(who)
     g = report["git"]
-    con.print(f"code: git {g.get('commit')} (dirty: {g.get('dirty')})")
-    t = Table(title="inputs (md5 as dvc.lock records them)")
-    for c in ("input", "path", "md5", "DVC out", "out md5", "from"):
-        t.add_column(c)
+    out(f"code: git {g.get('commit')} (dirty: {g.get('dirty')})")
+    out("[bold]inputs[/] (md5 as dvc.lock records them):")
     for key, i in report["inputs"].items():
-        t.add_row(
-            key, i["path"], i["md5"], i.get("out") or "-", i.get("out_md5") or "-", i.get("source") or ""
-        )
-    con.print(t)
+        where = f"in DVC out {i['out']} ({i['out_md5']})" if i.get("out") else "not a DVC out"
+        out(f"  {key}: {i['path']}  md5 {i['md5']}  {where}  (md5 from {i.get('source')})")
     d, e = report["describer"], report["encoders"]
-    con.print(f"describer: {d.get('backend')} / {d.get('model')}, prompt hash {d.get('prompt_hash')}")
-    con.print(f"encoders: image {e.get('image')}, text {e.get('text')}")
-    ev_ = report["evaluation"]
-    con.print("evaluation: " + (", ".join(f"{k}={v}" for k, v in ev_.items()) or "none recorded"))
-    con.print("validation: " + ", ".join(f"{k}={v}" for k, v in report["validation"].items()))
+    out(f"describer: {d.get('backend')} / {d.get('model')}, prompt hash {d.get('prompt_hash')}")
+    out(f"encoders: image {e.get('image')}, text {e.get('text')}")
+    out("evaluation: " + (", ".join(f"{k}={v}" for k, v in report["evaluation"].items()) or "none recorded"))
+    out("validation: " + ", ".join(f"{k}={v}" for k, v in report["validation"].items()))
     if report["events"]:
-        t = Table(title="promotion events")
-        for c in ("time", "user", "action", "from", "to", "reason"):
-            t.add_column(c)
+        out("[bold]promotion events[/]:")
         for x in report["events"]:
-            t.add_row(x["time"], x["user"], x["action"], str(x["from"]), str(x["to"]), x.get("reason") or "")
-        con.print(t)
+            failed = [gt["gate"] for gt in x.get("gates", []) if not gt["passed"]]
+            out(
+                f"  {x['time']}  {x['user']}  {x['action']}  {x['from']} -> {x['to']}"
+                + (f"  failed: {', '.join(failed)}" if failed else "")
+                + (f"  reason: {x['reason']}" if x.get("reason") else "")
+            )
 
 
 def _md5(data: bytes) -> str:
