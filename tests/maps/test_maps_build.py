@@ -143,9 +143,27 @@ def test_city_never_validated(full_params, project, champions):
 
 
 def test_no_champion_at_all(params, project):
+    """Nothing promoted: a page and empty predictions that say so, not a crashed pipeline."""
     make_city(project, "demo", 3)
-    with pytest.raises(DataError, match="champion"):
-        run(params, project, "demo", [])
+    msgs: list[str] = []
+    s = run(params, project, "demo", [], msgs)
+    out = Layout(project).maps_dir("demo")
+    assert s["models"] == {} and s["n_scored"] == 0
+    pred = pd.read_parquet(out / "predictions.parquet")
+    assert pred.empty and list(pred.columns) == PRED_COLUMNS
+    assert "No model was scored" in (out / "index.html").read_text()
+    assert any("no model has a 'champion'" in m for m in msgs)
+
+
+@pytest.mark.integration
+def test_registry_without_champions(params, project, tmp_path, monkeypatch):
+    from maps_support import load_model_dir
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    make_city(project, "demo", 3)
+    msgs: list[str] = []
+    s = score_city(params, project, "demo", loader=load_model_dir, echo=msgs.append)
+    assert len(s["skipped"]) == 3 and all("champion" in m for m in s["skipped"])
 
 
 @pytest.mark.parametrize("bad", ["new york", "a/b", "../x"])

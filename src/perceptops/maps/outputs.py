@@ -163,6 +163,7 @@ Difference maps show group minus general: red where the group feels less safe.</
 <th>mean gap vs general</th><th>share less safe</th></tr>
 {"".join(rows)}</table>
 {"<h3>Skipped</h3><ul>" + skipped + "</ul>" if skipped else ""}
+{"<p><strong>No model was scored: see Skipped.</strong></p>" if not models else ""}
 <h2>Maps ({len(cards)})</h2><div class="grid">{"".join(cards)}</div>
 <h2>Difference maps ({len(diffs)})</h2><div class="grid">{"".join(diffs)}</div>
 <h2>Largest group-general gaps</h2>{"".join(gaps)}
