@@ -47,7 +47,7 @@ test: venv sysdeps
 	$(PY) -m pytest tests
 
 bench: venv sysdeps
-	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,median,max,rounds -p no:randomly
+	$(PY) -m pytest benchmarks -s --benchmark-only --benchmark-columns=min,mean,median,max,rounds --benchmark-json=.benchmarks/last.json
 
 lint: venv
 	$(VENV)/bin/ruff check src tests stages benchmarks
