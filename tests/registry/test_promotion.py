@@ -74,17 +74,26 @@ def test_version_without_evaluation_metrics_is_refused(bare_reg):
 
 
 def test_unresolved_drift_blocks_until_accepted(bare_reg):
+    from perceptops.monitor.accept import accept
+
     add_version(bare_reg, NAME, acc=0.7)
     d = bare_reg.root / "metrics/drift"
     d.mkdir(parents=True)
     (d / "demo.json").write_text(json.dumps({"verdict": "drifted", "drift_share": 0.6}))
-    with pytest.raises(PromotionRefused, match=r"drift: FAIL: demo drifted .*no acceptance"):
+    report = bare_reg.root / "monitoring/reports/demo"
+    report.mkdir(parents=True)
+    (report / "summary.json").write_text(json.dumps({"verdict": "drifted", "drift_share": 0.6}))
+    with pytest.raises(PromotionRefused, match=r"drift: FAIL: demo drifted .*not accepted.*--accept demo"):
         promote(bare_reg, NAME, "1")
-    acc = bare_reg.root / "monitoring/acceptances"
-    acc.mkdir(parents=True)
-    (acc / "demo.json").write_text(json.dumps({"user": "ops", "reason": "new season"}))
+    accept(bare_reg.root, "demo", "new season, reviewed by ops", by="ops")
     e = promote(bare_reg, NAME, "1")
-    assert [g for g in e["gates"] if g["gate"] == "drift"][0]["passed"]
+    gate = [g for g in e["gates"] if g["gate"] == "drift"][0]
+    assert gate["passed"] and "new season" in gate["detail"]
+    # a newer report is not covered by the old acceptance
+    (report / "summary.json").write_text(json.dumps({"verdict": "drifted", "drift_share": 0.7}))
+    add_version(bare_reg, NAME, acc=0.7)
+    with pytest.raises(PromotionRefused, match=r"drift: FAIL"):
+        promote(bare_reg, NAME, "2")
 
 
 def test_force_needs_reason_and_is_recorded(bare_reg):

@@ -11,7 +11,6 @@ Gates (params ``promotion``):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from perceptops.errors import ConfigError, DataError, PerceptopsError
@@ -144,41 +143,24 @@ def check_gates(reg: Any, mv: Any, champion: Any | None) -> list[dict[str, Any]]
 
 
 def drift_gate(reg: Any, city: str) -> dict[str, Any]:
-    """Read the current drift verdict of the city (drift runs after register) and any acceptance."""
-    f = reg.root / "metrics" / "drift" / f"{city}.json"
-    acc_f = reg.root / "monitoring" / "acceptances" / f"{city}.json"
-    if not f.is_file():
-        return dict(
-            gate="drift",
-            passed=True,
-            value=None,
-            threshold="not drifted",
-            detail=f"no drift report for {city} (metrics/drift/{city}.json)",
-        )
-    verdict = json.loads(f.read_text()).get("verdict")
-    if verdict != "drifted":
-        return dict(
-            gate="drift",
-            passed=True,
-            value=verdict,
-            threshold="not drifted",
-            detail=f"drift verdict for {city}: {verdict}",
-        )
-    if acc_f.is_file():
-        return dict(
-            gate="drift",
-            passed=True,
-            value=verdict,
-            threshold="not drifted",
-            detail=f"{city} drifted, accepted ({acc_f.relative_to(reg.root)})",
+    """The city's current drift verdict and whether a person accepted *this* report (monitor.accept)."""
+    from perceptops.monitor.accept import drift_status
+
+    st = drift_status(reg.root, city)
+    verdict = st["verdict"]
+    if verdict is None:
+        detail = f"no drift report for {city} (metrics/drift/{city}.json)"
+    elif verdict != "drifted":
+        detail = f"drift verdict for {city}: {verdict}"
+    elif st["accepted"]:
+        detail = f"{city} drifted, accepted: {st['latest_acceptance'].get('reason', '')}"
+    else:
+        detail = (
+            f"{city} drifted (metrics/drift/{city}.json) and the current report is not accepted: review "
+            f"monitoring/reports/{city}/report.html, then `perceptops drift --accept {city} --reason TEXT`"
         )
     return dict(
-        gate="drift",
-        passed=False,
-        value=verdict,
-        threshold="not drifted",
-        detail=f"{city} drifted (metrics/drift/{city}.json) and no acceptance: review the report, "
-        f"then `perceptops drift --city {city} --accept`",
+        gate="drift", passed=bool(st["resolved"]), value=verdict, threshold="not drifted", detail=detail
     )
 
 
