@@ -30,6 +30,15 @@ import pytest  # noqa: E402
 from support import REPO_ROOT, shared_dir  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_tracking_store():
+    """MLflow falls back to ./mlflow.db and ./mlruns when no URI is set: no test may leave them in the repo."""
+    before = {p for p in ("mlflow.db", "mlruns") if (REPO_ROOT / p).exists()}
+    yield
+    stray = {p for p in ("mlflow.db", "mlruns") if (REPO_ROOT / p).exists()} - before
+    assert not stray, f"a test wrote MLflow's default store into the repo: {sorted(stray)}"
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

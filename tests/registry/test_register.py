@@ -86,7 +86,11 @@ def test_champion_loads_with_mlflow_and_as_safety_model(registered):
     from perceptops.registry.tracking import connect
 
     root, _ = registered
-    connect(load(root), root)  # points MLflow's fluent API (models:/ URIs) at this project's registry
+    reg = connect(load(root), root)
+    # models:/ URIs resolve through MLflow's process-global URIs: pin them to this project's registry
+    # for this test (another test in the session may have pointed them elsewhere).
+    mlflow.set_tracking_uri(reg.uri)
+    mlflow.set_registry_uri(reg.uri)
     x = np.random.default_rng(0).normal(size=(5, 8 + 6)).astype(np.float32)
     pyf = mlflow.pyfunc.load_model("models:/safety-general@champion")
     scores = np.asarray(pyf.predict(x)).ravel()
