@@ -14,7 +14,8 @@ import pytest
 
 from support import dvc, make_project, perceptops, shared_dir
 
-pytestmark = pytest.mark.integration
+# ~27 stages, each a fresh Python process: on a loaded shared 2-core machine the one repro can pass 15 min
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 LIMIT = 40
 PP = "${PERCEPTOPS_SHARED}/data/placepulse1"
@@ -35,6 +36,8 @@ def pp_project(tmp_path_factory) -> tuple:
             # after duplicate removal ~25 photos per city remain: the self-check halves need fewer
             "drift": {"min_images": 10},
             "evaluate": {"min_images": 10},
+            # 25 photos cannot pass the accuracy gate; champions are needed to score every model
+            "promotion": {"min_accuracy": 0.0},
         },
     )
     added = {}
