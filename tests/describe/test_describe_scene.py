@@ -11,11 +11,11 @@ from perceptops.config import load_params
 from perceptops.describe.scene_backend import describe_scene, plan_for, verdict
 
 DARK_ISOLATED = {  # a dark lane between walls, nobody around, little traffic
-    "brightness": 0.38,
+    "brightness": 0.22,
     "person_presence": 0.0,
     "frac_person": 0.0,
     "frac_building": 0.2,
-    "edge_density": 0.2,
+    "edge_density": 0.03,
     "green_view": 0.02,
     "colourfulness": 0.1,
     "frac_wall": 0.06,

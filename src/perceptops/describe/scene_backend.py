@@ -195,6 +195,10 @@ def describe_scene(plan: Plan, knowledge: dict[str, Any], scene: dict[str, float
             + _join([factors[f]["label_bad" if gs[f] < 0.5 else "label_good"] for f in emph])
             + "."
         )
+    # Close with the verdict again, in the same words for every target: the small model reads these
+    # texts as a bag of words, and a verdict stated once is drowned by the scene sentence that every
+    # target of an image shares (the general model then cannot read a group's verdict).
+    text += f" In short: {words} ({rating}/10)."
     labels = [factors[f]["label_bad"] for f in bad] + [factors[f]["label_good"] for f in good]
     return {"description": text, "safety": rating, "factors": labels}
 

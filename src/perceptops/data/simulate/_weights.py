@@ -4,13 +4,15 @@ Private to ``perceptops.data.simulate`` (an isolation test fails if any other mo
 models must learn group perceptions from pixels and votes, never from these numbers.
 
 Domain knowledge behind the numbers (signs and relative sizes, not fitted values):
-- general ("which place looks safer?"): everyone with one average weighting: light, people,
+- general ("which place looks safer?"): everyone with one average weighting: light (first), people,
   greenery and sidewalks help; heavy traffic, wide roads and disorder hurt.
 - traffic accidents: traffic volume, road width and missing crossings dominate; sidewalks help.
 - crime: darkness, isolation (nobody around) and disorder dominate; a tall, closed canyon hurts a little.
 - elderly (from about 60, full at 70): weigh traffic exposure, road width and missing crossings much
   more heavily (slower crossing), and darkness and disorder for crime.
-- women: weigh lighting and isolation heavily for crime, disorder somewhat more.
+- women: weigh lighting above all and isolation heavily for crime (fear of crime at night); disorder
+  no more than the average. Lighting is also what the scene parse measures best (brightness), so the
+  demo's largest group deviation is one a describer can see.
 - men: care less about darkness and isolation for crime, and a little less about traffic.
 - middle-aged (40-64): close to the average (no deviation of their own).
 Unknown scenario names use the general weights (the caller logs that).
@@ -34,14 +36,14 @@ def _vec(**w: float) -> np.ndarray:
 # Base weights per question (features in [0, 1]).
 BASE = {
     "general": _vec(
-        traffic=-1.2,
-        lanes=-0.6,
+        traffic=-1.0,
+        lanes=-0.5,
         crossing=0.5,
         sidewalk=0.8,
-        greenery=0.9,
-        light=1.8,
-        people=1.0,
-        disorder=-1.5,
+        greenery=0.8,
+        light=2.2,
+        people=1.1,
+        disorder=-1.3,
         enclosure=-0.4,
     ),
     "traffic": _vec(
@@ -62,14 +64,14 @@ BASE = {
 # Deviations added for a rater's attributes, per scenario (general has none: one average weighting).
 FEMALE = {
     "traffic": _vec(light=0.3, crossing=0.3),
-    "crime": _vec(light=2.2, people=2.6, disorder=-0.6, enclosure=-0.5, greenery=-0.4),
+    "crime": _vec(light=4.0, people=1.8, disorder=0.6, enclosure=-0.5, greenery=-0.4),
 }
 MALE = {
     "traffic": _vec(traffic=0.5, lanes=0.3),
     "crime": _vec(light=-1.6, people=-1.0, disorder=0.3, traffic=-0.2),
 }
 ELDERLY = {
-    "traffic": _vec(traffic=-0.5, lanes=-3.6, crossing=4.0, sidewalk=0.4, light=1.4),
+    "traffic": _vec(traffic=-1.0, lanes=-3.0, crossing=3.0, sidewalk=0.5, light=0.6),
     "crime": _vec(light=1.4, disorder=-1.6, people=0.4),
 }
 YOUNG = {  # under 30: a little less cautious
