@@ -41,8 +41,9 @@ def render(models: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table(title="registered models")
-    for c in ("model", "version", "aliases", "accuracy", "f1", "city", "descriptions md5", "git"):
-        t.add_column(c)
+    # no_wrap: names and aliases are what people copy into promote/audit; never cut or fold them
+    for c in ("model", "ver", "aliases", "acc", "f1", "city", "descr md5", "git"):
+        t.add_column(c, no_wrap=True)
     for m in models:
         for v in m["versions"]:
             t.add_row(
@@ -52,7 +53,7 @@ def render(models: list[dict[str, Any]]) -> None:
                 "-" if v["accuracy"] is None else f"{v['accuracy']:.3f}",
                 "-" if v["f1"] is None else f"{v['f1']:.3f}",
                 v["train_city"] or "-",
-                (v["descriptions_md5"] or "-")[:12],
-                (v["git_commit"] or "-")[:10],
+                (v["descriptions_md5"] or "-")[:8],
+                (v["git_commit"] or "-")[:7],
             )
     Console().print(t if models else "no registered models (run the register stage: `dvc repro`)")
