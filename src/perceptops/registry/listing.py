@@ -56,4 +56,7 @@ def render(models: list[dict[str, Any]]) -> None:
                 (v["descriptions_md5"] or "-")[:8],
                 (v["git_commit"] or "-")[:7],
             )
-    Console().print(t if models else "no registered models (run the register stage: `dvc repro`)")
+    con = Console()
+    if not con.is_terminal:  # piped/logged: rich would squeeze to 80 columns and elide the numbers
+        con = Console(width=160)
+    con.print(t if models else "no registered models (run the register stage: `dvc repro`)")
