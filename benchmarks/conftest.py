@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os
+from perceptops.offline import apply_offline_defaults
 
-for _k, _v in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "DVC_NO_ANALYTICS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_k, _v)
+# Before anything imports mlflow/transformers/bentoml: never wait on the network, never phone home.
+apply_offline_defaults()
 
 from pathlib import Path  # noqa: E402
 

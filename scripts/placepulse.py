@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from perceptops.offline import apply_offline_defaults
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CITIES = {"boston": "Boston", "nyc": "New York City"}
@@ -55,15 +57,7 @@ def project_env(root: Path) -> dict[str, str]:
     env["PERCEPTOPS_SHARED"] = str(shared_dir())
     env["PERCEPTOPS_PROJECT"] = str(root)
     env.pop("MLFLOW_TRACKING_URI", None)
-    for k, v in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-        "BENTOML_DO_NOT_TRACK": "true",
-        "DVC_NO_ANALYTICS": "1",
-    }.items():
-        env.setdefault(k, v)
+    apply_offline_defaults(env)
     return env
 
 
