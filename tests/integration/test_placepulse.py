@@ -33,7 +33,7 @@ def pp_project(tmp_path_factory) -> tuple:
             "cities!": {},
             "train_city": "boston",
             "scene": {"backend": "pixel"},
-            # after duplicate removal ~25 photos per city remain: the self-check halves need fewer
+            # 40 entries -> 40 valid photos today (a duplicate would leave fewer): margin for the self-check halves
             "drift": {"min_images": 10},
             "evaluate": {"min_images": 10},
             # 25 photos cannot pass the accuracy gate; champions are needed to score every model
