@@ -66,18 +66,15 @@ def run_manifest_suite(
     params: Params, city: str, manifest: pd.DataFrame
 ) -> tuple[dict, dict[str, list[str]]]:
     """Validate the manifest with GX; returns (summary per expectation, flagged paths per expectation)."""
-    import logging
     import warnings
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    from perceptops.gx import ephemeral_context
+
+    ctx = ephemeral_context()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        ctx = gx.get_context(mode="ephemeral")
-        # GX's per-metric tqdm bars would flood the DVC log; our own rich bar covers the image loop.
-        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         asset = ctx.data_sources.add_pandas(f"perceptops-{city}").add_dataframe_asset("manifest")
         batch_def = asset.add_batch_definition_whole_dataframe("all")
         suite = gx.ExpectationSuite(name=f"manifest-{city}")

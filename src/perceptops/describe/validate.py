@@ -12,12 +12,9 @@ def validate_descriptions(tables: dict[str, Any], valid_ids: set[str], city: str
 
     ``tables`` maps a target name to its description DataFrame; one GX context checks them all.
     """
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from perceptops.gx import ephemeral_context
 
-    ctx = gx.get_context(mode="ephemeral")
-    # one tqdm bar per expectation x table would bury the stage's own progress output
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ctx = ephemeral_context()
     source = ctx.data_sources.add_pandas("describe")
     problems = []
     for name, df in tables.items():
