@@ -22,6 +22,7 @@ help:
 	@echo "make test   - create .venv if needed, then run the test suite"
 	@echo "make bench  - pytest-benchmark suite (speed targets, ratios measured side by side)"
 	@echo "make lint   - ruff"
+	@echo "make placepulse [LIMIT=N] - the pipeline on the real Place Pulse 1.0 photos in runs/placepulse/"
 
 # The venv is (re)built only when missing or when a requirement file changed.
 # torch first and alone: 2.13.0 is a local CPU wheel here; any other torch request downloads GBs.
