@@ -51,12 +51,12 @@ bench: venv sysdeps
 	$(PY) -m pytest benchmarks -s --benchmark-only --benchmark-columns=min,mean,median,max,rounds --benchmark-json=.benchmarks/last.json
 
 lint: venv
-	$(VENV)/bin/ruff check src tests stages benchmarks
-	$(VENV)/bin/ruff format --check src tests stages benchmarks
+	$(VENV)/bin/ruff check src tests stages benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests stages benchmarks scripts
 
 format: venv
-	$(VENV)/bin/ruff check --fix src tests stages benchmarks
-	$(VENV)/bin/ruff format src tests stages benchmarks
+	$(VENV)/bin/ruff check --fix src tests stages benchmarks scripts
+	$(VENV)/bin/ruff format src tests stages benchmarks scripts
 
 clean:
 	rm -rf .cache data descriptions models pseudo_labels metrics reports maps registry mlflow monitoring/reports

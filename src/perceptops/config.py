@@ -152,7 +152,9 @@ class ValidateParams(Frozen):
 class SceneParams(Frozen):
     backend: Literal["pixel", "tflite", "transformers"] = "pixel"
     model: str | None = None  # tflite file or transformers name/path; ${PERCEPTOPS_SHARED} expanded
-    threads: PosInt = 1  # tflite: worker processes, one single-threaded interpreter each; transformers: torch threads
+    threads: PosInt = (
+        1  # tflite: worker processes, one single-threaded interpreter each; transformers: torch threads
+    )
     batch_size: PosInt = 8
 
 
@@ -234,7 +236,9 @@ class TrainParams(Frozen):
     max_epochs: PosInt = 100
     patience: PosInt = 8
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    threads: PosInt = 1  # torch CPU threads for training/fine-tuning (tiny nets: more threads only add overhead)
+    threads: PosInt = (
+        1  # torch CPU threads for training/fine-tuning (tiny nets: more threads only add overhead)
+    )
 
     @field_validator("split")
     @classmethod
@@ -258,7 +262,9 @@ class FinetuneParams(Frozen):
 class EvaluateParams(Frozen):
     threshold: float = 5.0  # binarise scores and Q-scores at this value (0-10 scale)
     min_comparisons: NonNegInt = 2
-    min_images: PosInt = 20  # evaluate on images outside the general model's train/val split if this many remain
+    min_images: PosInt = (
+        20  # evaluate on images outside the general model's train/val split if this many remain
+    )
 
 
 # ------------------------------------------------------------------------------ registry/promote
