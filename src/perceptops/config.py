@@ -277,7 +277,7 @@ class RegistryParams(Frozen):
 
 
 class PromotionParams(Frozen):
-    min_accuracy: Fraction = 0.55
+    min_accuracy: Fraction = 0.5
     max_regression: Fraction = 0.02
     require_validation: bool = True
     require_no_drift: bool = True

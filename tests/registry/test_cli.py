@@ -31,7 +31,7 @@ def test_list_promote_refuse_force_rollback_audit(registered, tmp_path):
     )
     r = perceptops(root, "promote", "safety-general", "2")
     assert r.returncode == 3, r.stdout + r.stderr
-    assert "min_accuracy: FAIL: accuracy 0.2000 < min_accuracy 0.5500" in r.stderr
+    assert "min_accuracy: FAIL: accuracy 0.2000 < min_accuracy 0.5000" in r.stderr
     assert "no_regression: FAIL: accuracy 0.2000 vs champion v1 0.6100" in r.stderr
 
     r = perceptops(

@@ -40,7 +40,7 @@ def test_refusal_lists_each_failed_gate_with_numbers(bare_reg):
     with pytest.raises(PromotionRefused) as info:
         promote(bare_reg, NAME, "2")
     msg = str(info.value)
-    assert "min_accuracy: FAIL: accuracy 0.4000 < min_accuracy 0.5500" in msg
+    assert "min_accuracy: FAIL: accuracy 0.4000 < min_accuracy 0.5000" in msg
     assert "no_regression: FAIL: accuracy 0.4000 vs champion v1 0.7000" in msg and "floor 0.6800" in msg
     assert "validation: FAIL" in msg and "drift" not in msg  # only failed gates are listed
     assert info.value.exit_code != 0

@@ -45,7 +45,7 @@ def test_lifecycle_against_postgres_backed_server(project, mlflow_server, monkey
 
     reg = connect(params, project)
     reg.client.set_model_version_tag("safety-general", "2", "eval.accuracy", "0.2")
-    with pytest.raises(PromotionRefused, match=r"accuracy 0.2000 < min_accuracy 0.5500"):
+    with pytest.raises(PromotionRefused, match=r"accuracy 0.2000 < min_accuracy 0.5000"):
         promote(reg, "safety-general", "2")
     promote(reg, "safety-general", "2", force=True, reason="server drill")
     assert str(reg.client.get_model_version_by_alias("safety-general", "champion").version) == "2"
