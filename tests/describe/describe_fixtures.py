@@ -8,44 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from perceptops.scene import CITYSCAPES_CLASSES, INDEX_COLUMNS, PHOTOMETRIC_COLUMNS
 from support import REPO_ROOT, deep_merge
 
-SCENE_COLS = [
-    "brightness",
-    "contrast",
-    "colourfulness",
-    "saturation",
-    "sharpness",
-    "edge_density",
-    "entropy",
-    "green_view",
-    "sky_view",
-    "road_share",
-    "sidewalk_share",
-    "car_presence",
-    "person_presence",
-]
-CLASSES = [
-    "road",
-    "sidewalk",
-    "building",
-    "wall",
-    "fence",
-    "pole",
-    "traffic_light",
-    "traffic_sign",
-    "vegetation",
-    "terrain",
-    "sky",
-    "person",
-    "rider",
-    "car",
-    "truck",
-    "bus",
-    "train",
-    "motorcycle",
-    "bicycle",
-]
+# The scene.parquet columns the describer reads (the scene package owns the names).
+SCENE_COLS = [*PHOTOMETRIC_COLUMNS, *INDEX_COLUMNS]
+CLASSES = list(CITYSCAPES_CLASSES)
 
 
 def scene_row(rng: np.random.Generator) -> dict[str, float]:

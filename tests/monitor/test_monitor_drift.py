@@ -13,6 +13,7 @@ from perceptops.errors import ConfigError, DataError
 from perceptops.monitor.run import drift_city, self_split
 from perceptops.monitor.settings import DriftSettings
 from perceptops.paths import Layout
+from perceptops.scene import PHOTOMETRIC_COLUMNS
 
 # fewer columns where the test is about the plumbing, not the feature set (each column is a plot)
 LIGHT = DriftSettings.model_validate(
@@ -114,15 +115,7 @@ def test_only_unusable_features(params, project):
     lay = Layout(project)
     for c in ("demo", "demo-night"):
         sc = pd.read_parquet(lay.scene(c))
-        for col in (
-            "brightness",
-            "contrast",
-            "colourfulness",
-            "saturation",
-            "sharpness",
-            "edge_density",
-            "entropy",
-        ):
+        for col in PHOTOMETRIC_COLUMNS:
             sc[col] = np.nan
         sc.to_parquet(lay.scene(c), index=False)
     only = DriftSettings.model_validate(

@@ -18,6 +18,7 @@ import numpy as np
 from perceptops.config import Params
 from perceptops.errors import BackendError
 from perceptops.paths import Layout
+from perceptops.registry import model_name, tracking_uri
 from perceptops.utils import sha256_text
 
 CHAMPION = "champion"
@@ -39,33 +40,6 @@ class Champion:
     model: Scorer
     run_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def model_name(target: str) -> str:
-    """Registered name of a target; the registry's own helper when it is installed."""
-    try:
-        from perceptops.registry import model_name as reg_name  # type: ignore[attr-defined]
-    except ImportError:
-        return f"safety-{target}"
-    return reg_name(target)
-
-
-def tracking_uri(params: Params, root: Path) -> str:
-    """The registry's resolution when available ($MLFLOW_TRACKING_URI, else params, sqlite path under root)."""
-    try:
-        from perceptops.registry import tracking_uri as reg_uri  # type: ignore[attr-defined]
-    except ImportError:
-        reg_uri = None
-    if reg_uri is not None:
-        return reg_uri(params, root)
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
-    uri = params.registry.tracking_uri
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
-        return prefix + str((root / uri[len(prefix) :]).resolve())
-    return uri
 
 
 def all_targets(params: Params) -> list[str]:
